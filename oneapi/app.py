@@ -1,0 +1,58 @@
+"""The application factory: configuration, extensions, blueprints, error handlers, start-up tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from oneapi.config import Config
+from oneapi.database import flask_database_settings, init_database
+from oneapi.errors import register_error_handlers
+from oneapi.extensions import db, login_manager, migrate
+
+
+def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
+    if not isinstance(config, Config):
+        config = Config.from_env(**(config or {}))
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config.update(
+        ONEAPI=config,
+        SECRET_KEY=config.session_secret_value(),
+        SESSION_COOKIE_NAME="session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=30 * 24 * 3600,
+        TESTING=config.testing,
+        **flask_database_settings(config),
+    )
+    app.json.ensure_ascii = False
+    init_database(app)
+    from oneapi.schema import MIGRATIONS_DIR
+
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    login_manager.init_app(app)
+    _register_blueprints(app)
+    register_error_handlers(app)
+    from oneapi.requestlog import init_request_log
+
+    init_request_log(app)
+    with app.app_context():
+        _start(config)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from oneapi.api import bp as api_bp
+
+    app.register_blueprint(api_bp)
+
+
+def _start(config: Config) -> None:
+    from oneapi.schema import prepare_database
+    from oneapi.services import accounts, options
+
+    if not config.is_slave:
+        prepare_database()
+    accounts.ensure_root(config.initial_root_token, config.initial_root_access_token)
+    options.load()

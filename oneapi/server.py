@@ -1,0 +1,62 @@
+"""The built-in server: One API's command-line flags, `.env`, logging, and gevent's WSGI server."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+
+from oneapi import __version__
+
+log = logging.getLogger("oneapi")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="oneapi",
+        description="One API for Python: an OpenAI-format gateway to every large-model provider.",
+        epilog="Settings come from environment variables and .env in the working directory (see README).",
+    )
+    parser.add_argument("--port", type=int, default=3000, help="listen port (default 3000; PORT wins)")
+    parser.add_argument("--host", default="0.0.0.0", help="listen address (default 0.0.0.0)")
+    parser.add_argument("--log-dir", default="./logs", help="directory of the daily log files (default ./logs)")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.version:
+        print(__version__)
+        return
+    from dotenv import load_dotenv
+
+    load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
+    from oneapi.config import Config
+    from oneapi.requestlog import setup_logging
+
+    config = Config.from_env(log_dir=args.log_dir)
+    setup_logging(args.log_dir, debug=config.debug or config.gin_mode == "debug",
+                  single_file=config.only_one_log_file)
+    port = config.port if "port" in config.explicitly_set else args.port
+    serve(config, args.host, port)
+
+
+def serve(config, host: str, port: int) -> None:
+    from gevent.pywsgi import WSGIServer
+
+    from oneapi.app import create_app
+    from oneapi.background import start_background_tasks
+
+    try:
+        app = create_app(config)
+    except Exception as exc:
+        log.error("cannot start: %s", exc)
+        sys.exit(1)
+    app.config["ONEAPI_START_TIME"] = int(time.time())
+    start_background_tasks(app)
+    server = WSGIServer((host, port), app, log=None, error_log=logging.getLogger("oneapi.wsgi"))
+    log.info("One API for Python %s listening on http://%s:%d", __version__, host, port)
+    server.serve_forever()

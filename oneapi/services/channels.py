@@ -1,0 +1,161 @@
+"""Channels (upstream accounts) and their abilities. Every change that can alter routing rebuilds the
+channel's abilities in the same transaction, so the (group, model) index never disagrees with the
+channels table (One API left orphans on bulk delete and created abilities for the model "")."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from oneapi.errors import Invalid, NotFound
+from oneapi.extensions import db
+from oneapi.models import Ability, Channel, ChannelStatus
+from oneapi.services.paging import PAGE_SIZE, like_prefix, page_offset
+from oneapi.services.validation import check_length, check_range
+
+# Channel type ids run 0..51 in One API (52 is its count sentinel).
+MAX_CHANNEL_TYPE = 51
+EDITABLE = ("type", "status", "name", "weight", "base_url", "other", "models", "group", "model_mapping",
+            "priority", "config", "system_prompt")
+
+
+def split_list(text: str | None) -> list[str]:
+    """Comma list → distinct non-empty trimmed items, in order."""
+    seen: dict[str, None] = {}
+    for item in (text or "").split(","):
+        item = item.strip()
+        if item:
+            seen.setdefault(item)
+    return list(seen)
+
+
+def check_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate the editable channel fields present in `fields`; returns them normalised."""
+    out = {k: v for k, v in fields.items() if k in EDITABLE and v is not None}
+    if "type" in out:
+        check_range("type", out["type"], 0, MAX_CHANNEL_TYPE)
+    if "status" in out and out["status"] not in tuple(ChannelStatus):
+        raise Invalid("字段 {field} 不能大于 {max}", field="status", max=3)
+    for name, limit in (("name", 191), ("base_url", 191), ("models", 65535), ("other", 65535),
+                        ("system_prompt", 65535), ("config", 65535)):
+        if name in out:
+            check_length(name, out[name], 0, limit)
+    if "weight" in out:
+        check_range("weight", out["weight"], 0)
+    if "group" in out:
+        out["group"] = ",".join(split_list(out["group"])) or "default"
+        check_length("group", out["group"], 0, 32)
+    if "models" in out:
+        out["models"] = ",".join(split_list(out["models"]))
+        for model in split_list(out["models"]):
+            check_length("models", model, 0, 191)
+    if "model_mapping" in out:
+        out["model_mapping"] = _check_json_object("model_mapping", out["model_mapping"], strings=True)
+    if "config" in out:
+        out["config"] = _check_json_object("config", out["config"])
+    return out
+
+
+def _check_json_object(field: str, text: str, *, strings: bool = False) -> str:
+    text = text.strip()
+    if not text:
+        return ""
+    message = "模型映射必须是合法的 JSON 格式！" if strings else "渠道配置必须是合法的 JSON 格式！"
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        raise Invalid(message) from None
+    if not isinstance(parsed, dict) or (strings and not all(isinstance(v, str) for v in parsed.values())):
+        raise Invalid(message)
+    if field == "model_mapping":
+        check_length(field, text, 0, 1024)
+    return text
+
+
+def list_channels(page: int) -> list[Channel]:
+    query = sa.select(Channel).order_by(Channel.id.desc()).limit(PAGE_SIZE).offset(page_offset(page))
+    return list(db.session.scalars(query))
+
+
+def search_channels(keyword: str) -> list[Channel]:
+    condition: Any = Channel.name.like(like_prefix(keyword), escape="\\")
+    if keyword.isdigit() and len(keyword) < 19:
+        condition = sa.or_(Channel.id == int(keyword), condition)
+    return list(db.session.scalars(sa.select(Channel).where(condition).order_by(Channel.id.desc())))
+
+
+def get_channel(channel_id: int) -> Channel:
+    channel = db.session.get(Channel, channel_id) if 0 < channel_id < (1 << 63) else None
+    if channel is None:
+        raise NotFound("渠道不存在")
+    return channel
+
+
+def create_channels(key_text: str, fields: dict[str, Any]) -> list[Channel]:
+    """One channel per non-empty line of `key_text` (One API's batch add), abilities included."""
+    fields = check_fields(fields)
+    keys = [line.strip() for line in key_text.split("\n") if line.strip()]
+    if not keys:
+        raise Invalid("渠道密钥不能为空")
+    now = int(time.time())
+    created = []
+    for key in keys:
+        channel = Channel(key=key, created_time=now, **{"status": ChannelStatus.ENABLED, **fields})
+        channel.group = channel.group or "default"
+        db.session.add(channel)
+        created.append(channel)
+    db.session.flush()
+    for channel in created:
+        _rebuild_abilities(channel)
+    db.session.commit()
+    return created
+
+
+def update_channel(channel_id: int, fields: dict[str, Any], key: str = "") -> Channel:
+    """Change the given fields (an empty key keeps the old one) and rebuild the abilities."""
+    channel = get_channel(channel_id)
+    for name, value in check_fields(fields).items():
+        setattr(channel, name, value)
+    if key.strip():
+        channel.key = key.strip()
+    _rebuild_abilities(channel)
+    db.session.commit()
+    return channel
+
+
+def set_status(channel_id: int, status: ChannelStatus) -> Channel:
+    channel = get_channel(channel_id)
+    channel.status = status
+    db.session.execute(sa.update(Ability).where(Ability.channel_id == channel.id)
+                       .values(enabled=status == ChannelStatus.ENABLED))
+    db.session.commit()
+    return channel
+
+
+def delete_channel(channel_id: int) -> None:
+    channel = get_channel(channel_id)
+    db.session.execute(sa.delete(Ability).where(Ability.channel_id == channel.id))
+    db.session.delete(channel)
+    db.session.commit()
+
+
+def delete_disabled() -> int:
+    disabled = (ChannelStatus.MANUALLY_DISABLED, ChannelStatus.AUTO_DISABLED)
+    ids = list(db.session.scalars(sa.select(Channel.id).where(Channel.status.in_(disabled))))
+    if ids:
+        db.session.execute(sa.delete(Ability).where(Ability.channel_id.in_(ids)))
+        db.session.execute(sa.delete(Channel).where(Channel.id.in_(ids)))
+    db.session.commit()
+    return len(ids)
+
+
+def _rebuild_abilities(channel: Channel) -> None:
+    db.session.execute(sa.delete(Ability).where(Ability.channel_id == channel.id))
+    enabled = channel.status == ChannelStatus.ENABLED
+    for group in split_list(channel.group) or ["default"]:
+        for model in split_list(channel.models):
+            db.session.add(Ability(group=group, model=model, channel_id=channel.id, enabled=enabled,
+                                   priority=channel.priority or 0))

@@ -1,0 +1,118 @@
+"""Log rows: recording, filtered listing, search, quota statistics, the dashboard and clean-up."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from oneapi.errors import Invalid
+from oneapi.extensions import db
+from oneapi.models import Log, LogType, User
+from oneapi.services.paging import PAGE_SIZE, like_prefix, page_offset
+
+MAX_RECENT_ITEMS = 100
+
+
+def record(user_id: int, kind: LogType, content: str, *, username: str | None = None, commit: bool = False,
+           **fields: Any) -> Log:
+    """Add a log row to the current transaction (committed with it unless `commit`)."""
+    if username is None:
+        username = db.session.scalar(sa.select(User.username).where(User.id == user_id)) or ""
+    row = Log(user_id=user_id, created_at=int(time.time()), type=int(kind), content=content,
+              username=username, **fields)
+    db.session.add(row)
+    if commit:
+        db.session.commit()
+    return row
+
+
+@dataclass(frozen=True)
+class LogFilter:
+    kind: int = 0
+    start: int = 0
+    end: int = 0
+    username: str = ""
+    token_name: str = ""
+    model_name: str = ""
+    channel: int = 0
+    user_id: int | None = None
+
+    def conditions(self, *, consume_only: bool = False) -> list[Any]:
+        conditions: list[Any] = []
+        if consume_only:
+            conditions.append(Log.type == LogType.CONSUME)
+        elif self.kind:
+            conditions.append(Log.type == self.kind)
+        if self.user_id is not None:
+            conditions.append(Log.user_id == self.user_id)
+        if self.username:
+            conditions.append(Log.username == self.username)
+        if self.token_name:
+            conditions.append(Log.token_name == self.token_name)
+        if self.model_name:
+            conditions.append(Log.model_name == self.model_name)
+        if self.start:
+            conditions.append(Log.created_at >= self.start)
+        if self.end:
+            conditions.append(Log.created_at <= self.end)
+        if self.channel:
+            conditions.append(Log.channel_id == self.channel)
+        return conditions
+
+
+def list_logs(flt: LogFilter, page: int) -> list[Log]:
+    query = sa.select(Log).where(*flt.conditions()).order_by(Log.id.desc())
+    return list(db.session.scalars(query.limit(PAGE_SIZE).offset(page_offset(page))))
+
+
+def search(keyword: str, user_id: int | None = None) -> list[Log]:
+    """Admins: logs whose type equals the keyword or whose content starts with it; users: their own
+    logs whose content starts with it (One API compared the keyword to the type only)."""
+    condition: Any = Log.content.like(like_prefix(keyword), escape="\\")
+    if keyword.isdigit() and user_id is None:
+        condition = sa.or_(Log.type == int(keyword), condition)
+    query = sa.select(Log).where(condition)
+    if user_id is not None:
+        query = query.where(Log.user_id == user_id)
+    return list(db.session.scalars(query.order_by(Log.id.desc()).limit(MAX_RECENT_ITEMS)))
+
+
+def quota_sum(flt: LogFilter) -> int:
+    """Quota of consume logs matching the filter (One API ignores the type filter here too)."""
+    total = db.session.scalar(sa.select(sa.func.sum(Log.quota)).where(*flt.conditions(consume_only=True)))
+    return int(total or 0)
+
+
+def delete_before(timestamp: int) -> int:
+    if timestamp <= 0:
+        raise Invalid("target_timestamp 为空")
+    result = db.session.execute(sa.delete(Log).where(Log.created_at < timestamp))
+    db.session.commit()
+    return result.rowcount or 0
+
+
+def dashboard(user_id: int, now: int | None = None) -> list[dict[str, Any]]:
+    """Per day and model, the last 7 days of the user's consume logs (One API's capitalised keys)."""
+    now = int(time.time()) if now is None else now
+    start = now - 7 * 86400
+    day = _day_expression()
+    rows = db.session.execute(
+        sa.select(day.label("day"), Log.model_name, sa.func.count().label("requests"),
+                  sa.func.sum(Log.quota), sa.func.sum(Log.prompt_tokens), sa.func.sum(Log.completion_tokens))
+        .where(Log.user_id == user_id, Log.type == LogType.CONSUME, Log.created_at >= start, Log.created_at <= now)
+        .group_by(day, Log.model_name).order_by(day, Log.model_name)
+    )
+    return [{"Day": str(r[0]), "ModelName": r[1] or "", "RequestCount": int(r[2] or 0), "Quota": int(r[3] or 0),
+             "PromptTokens": int(r[4] or 0), "CompletionTokens": int(r[5] or 0)} for r in rows]
+
+
+def _day_expression() -> Any:
+    dialect = db.engines["logs"].dialect.name
+    if dialect == "postgresql":
+        return sa.func.to_char(sa.func.to_timestamp(Log.created_at), "YYYY-MM-DD")
+    if dialect in ("mysql", "mariadb"):
+        return sa.func.date_format(sa.func.from_unixtime(Log.created_at), "%Y-%m-%d")
+    return sa.func.strftime("%Y-%m-%d", Log.created_at, "unixepoch")
