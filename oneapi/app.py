@@ -49,10 +49,12 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _start(config: Config) -> None:
-    from oneapi.schema import prepare_database
+    from oneapi.schema import prepare_database, require_schema
     from oneapi.services import accounts, options
 
-    if not config.is_slave:
+    if config.is_slave:
+        require_schema()
+    else:
         prepare_database()
     accounts.ensure_root(config.initial_root_token, config.initial_root_access_token)
     options.load()

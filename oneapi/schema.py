@@ -71,3 +71,16 @@ def _add_missing(connection: sa.Connection, context: MigrationContext, metadata:
                 added = column._copy()
                 added.nullable = True
                 operations.add_column(name, added)
+
+
+class SchemaMissing(RuntimeError):
+    """A slave node found no schema: a master must start first."""
+
+
+def require_schema() -> None:
+    for bind in BINDS:
+        present = set(sa.inspect(db.engines[bind.key]).get_table_names())
+        missing = set(db.metadatas[bind.key].tables) - present
+        if missing:
+            raise SchemaMissing(f"NODE_TYPE=slave does not create tables and the {bind.name} database lacks "
+                                f"{', '.join(sorted(missing))}: start a master node on it first")
