@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-
-
 @dataclass(frozen=True)
 class EnvVar:
     name: str

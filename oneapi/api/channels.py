@@ -7,9 +7,9 @@ from flask import jsonify
 from oneapi.api import bp
 from oneapi.api.envelope import ok
 from oneapi.api.params import Body, page, path_id, query_str
+from oneapi.api.pending import not_yet
 from oneapi.api.shapes import channel_json
 from oneapi.auth.decorators import admin_required
-from oneapi.errors import Forbidden
 from oneapi.services import catalog, channels
 
 
@@ -79,18 +79,11 @@ def channel_delete(channel_id: str):
     return ok()
 
 
-def _arrives_with_relay(feature: str):
-    def view(**_kwargs):
-        raise Forbidden("{feature} 尚未实现", feature=feature)
-
-    return view
-
-
 for _rule, _name, _feature in (
     ("/channel/test", "channel_test_all", "Channel test"),
     ("/channel/test/<channel_id>", "channel_test", "Channel test"),
     ("/channel/update_balance", "channel_update_balances", "Balance update"),
     ("/channel/update_balance/<channel_id>", "channel_update_balance", "Balance update"),
 ):
-    bp.add_url_rule(_rule, _name, admin_required(_arrives_with_relay(_feature)), methods=["GET"])
+    bp.add_url_rule(_rule, _name, admin_required(not_yet(_feature)), methods=["GET"])
 

@@ -12,6 +12,7 @@ from oneapi import __version__
 from oneapi.api import bp
 from oneapi.api.envelope import ok
 from oneapi.api.params import Body
+from oneapi.api.pending import not_yet
 from oneapi.api.ratelimit import critical_limit
 from oneapi.api.shapes import login_json
 from oneapi.errors import Forbidden
@@ -28,7 +29,8 @@ def status():
         "github_client_id": get("GitHubClientId"), "lark_client_id": get("LarkClientId"),
         "system_name": get("SystemName"), "logo": get("Logo"), "footer_html": get("Footer"),
         "wechat_qrcode": get("WeChatAccountQRCodeImageURL"), "wechat_login": on("WeChatAuthEnabled"),
-        "server_address": get("ServerAddress") or "http://localhost:3000", "turnstile_check": on("TurnstileCheckEnabled"),
+        "server_address": get("ServerAddress") or "http://localhost:3000",
+        "turnstile_check": on("TurnstileCheckEnabled"),
         "turnstile_site_key": get("TurnstileSiteKey"), "top_up_link": get("TopUpLink"), "chat_link": get("ChatLink"),
         "quota_per_unit": options.get_float("QuotaPerUnit"), "display_in_currency": on("DisplayInCurrencyEnabled"),
         "oidc": on("OidcEnabled"), "oidc_client_id": get("OidcClientId"), "oidc_well_known": get("OidcWellKnown"),
@@ -90,14 +92,6 @@ def oauth_state():
     return ok(state)
 
 
-def _not_yet(feature: str):
-    def view(**_kwargs):
-        raise Forbidden("{feature} 尚未实现", feature=feature)
-
-    view.__name__ = f"not_yet_{feature.lower().replace(' ', '_')}"
-    return critical_limit(view)
-
-
 for _rule, _feature, _methods in (
     ("/verification", "Email verification", ["GET"]),
     ("/reset_password", "Password reset by email", ["GET"]),
@@ -107,5 +101,4 @@ for _rule, _feature, _methods in (
     ("/oauth/lark", "Lark OAuth", ["GET"]),
     ("/oauth/wechat", "WeChat login", ["GET"]),
 ):
-    bp.add_url_rule(_rule, endpoint=f"{_rule.strip('/').replace('/', '_')}", view_func=_not_yet(_feature),
-                    methods=_methods)
+    bp.add_url_rule(_rule, _rule.strip("/").replace("/", "_"), critical_limit(not_yet(_feature)), methods=_methods)

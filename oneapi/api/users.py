@@ -7,6 +7,8 @@ from flask import g, request
 from oneapi.api import bp
 from oneapi.api.envelope import ok
 from oneapi.api.params import Body, page, path_id, query_str
+from oneapi.api.pending import not_yet
+from oneapi.api.ratelimit import critical_limit
 from oneapi.api.shapes import user_json
 from oneapi.auth.decorators import admin_required, user_required
 from oneapi.models import Role
@@ -79,7 +81,7 @@ def user_search():
     return ok([user_json(u) for u in users.search_users(query_str("keyword"))])
 
 
-@bp.get("/user/<user_id>")
+@bp.get("/user/<user_id>", strict_slashes=False)
 @admin_required
 def user_show(user_id: str):
     return ok(user_json(users.get_for_admin(g.user, path_id(user_id))))
@@ -109,7 +111,7 @@ def user_update():
     return ok(user_json(user))
 
 
-@bp.delete("/user/<user_id>")
+@bp.delete("/user/<user_id>", strict_slashes=False)
 @admin_required
 def user_delete(user_id: str):
     users.delete_user(g.user, path_id(user_id))
@@ -123,3 +125,9 @@ def user_manage():
     user = users.manage(g.user, body.str("username", required=True, max_len=191),
                         body.str("action", required=True, max_len=32))
     return ok({"role": user.role, "status": user.status})
+
+
+
+for _rule, _name, _feature in (("/oauth/wechat/bind", "wechat_bind", "WeChat binding"),
+                               ("/oauth/email/bind", "email_bind", "Email binding")):
+    bp.add_url_rule(_rule, _name, critical_limit(user_required(not_yet(_feature))), methods=["GET"])

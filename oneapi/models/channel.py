@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from oneapi.models.base import Base, BigInt, Bool, Float, IndexedText, PrimaryKey, Text, Varchar

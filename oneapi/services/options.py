@@ -203,7 +203,8 @@ _CHECKERS: dict[str, Callable[[str], str | None]] = {
 }
 
 _GUARDS = {
-    "GitHubOAuthEnabled": ("GitHubClientId", "无法启用 GitHub OAuth，请先填入 GitHub Client Id 以及 GitHub Client Secret！"),
+    "GitHubOAuthEnabled": ("GitHubClientId",
+                           "无法启用 GitHub OAuth，请先填入 GitHub Client Id 以及 GitHub Client Secret！"),
     "EmailDomainRestrictionEnabled": ("EmailDomainWhitelist", "无法启用邮箱域名限制，请先填入限制的邮箱域名！"),
     "WeChatAuthEnabled": ("WeChatServerAddress", "无法启用微信登录，请先填入微信登录相关配置信息！"),
     "TurnstileCheckEnabled": ("TurnstileSiteKey", "无法启用 Turnstile 校验，请先填入 Turnstile 校验相关配置信息！"),
