@@ -29,7 +29,8 @@ def upgrade_main():
     sa.Column('channel_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=False, nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=True),
     sa.Column('priority', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), server_default='0', nullable=True),
-    sa.PrimaryKeyConstraint('group', 'model', 'channel_id', name=op.f('pk_abilities'))
+    sa.PrimaryKeyConstraint('group', 'model', 'channel_id', name=op.f('pk_abilities')),
+    mysql_charset='utf8mb4',
     )
     op.create_index(op.f('idx_abilities_channel_id'), 'abilities', ['channel_id'], unique=False)
     op.create_index(op.f('idx_abilities_priority'), 'abilities', ['priority'], unique=False)
@@ -54,13 +55,15 @@ def upgrade_main():
     sa.Column('priority', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), server_default='0', nullable=True),
     sa.Column('config', sa.Text().with_variant(mysql.LONGTEXT(), 'mariadb').with_variant(mysql.LONGTEXT(), 'mysql'), nullable=True),
     sa.Column('system_prompt', sa.Text().with_variant(mysql.LONGTEXT(), 'mariadb').with_variant(mysql.LONGTEXT(), 'mysql'), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_channels'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_channels')),
+    mysql_charset='utf8mb4',
     )
     op.create_index(op.f('idx_channels_name'), 'channels', ['name'], unique=False)
     op.create_table('options',
     sa.Column('key', sa.String(length=191), nullable=False),
     sa.Column('value', sa.Text().with_variant(mysql.LONGTEXT(), 'mariadb').with_variant(mysql.LONGTEXT(), 'mysql'), nullable=True),
-    sa.PrimaryKeyConstraint('key', name=op.f('pk_options'))
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_options')),
+    mysql_charset='utf8mb4',
     )
     op.create_table('redemptions',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
@@ -71,7 +74,8 @@ def upgrade_main():
     sa.Column('quota', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), server_default='100', nullable=False),
     sa.Column('created_time', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('redeemed_time', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_redemptions'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_redemptions')),
+    mysql_charset='utf8mb4',
     )
     op.create_index('idx_redemptions_key', 'redemptions', ['key'], unique=True)
     op.create_index(op.f('idx_redemptions_name'), 'redemptions', ['name'], unique=False)
@@ -89,7 +93,8 @@ def upgrade_main():
     sa.Column('used_quota', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), server_default='0', nullable=False),
     sa.Column('models', sa.Text().with_variant(mysql.LONGTEXT(), 'mariadb').with_variant(mysql.LONGTEXT(), 'mysql'), nullable=True),
     sa.Column('subnet', sa.Text().with_variant(sa.String(length=191), 'mariadb').with_variant(sa.String(length=191), 'mysql'), server_default='', nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_tokens'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tokens')),
+    mysql_charset='utf8mb4',
     )
     op.create_index('idx_tokens_key', 'tokens', ['key'], unique=True)
     op.create_index(op.f('idx_tokens_name'), 'tokens', ['name'], unique=False)
@@ -112,7 +117,8 @@ def upgrade_main():
     sa.Column('group', sa.String(length=32), server_default='default', nullable=False),
     sa.Column('aff_code', sa.String(length=32), nullable=True),
     sa.Column('inviter_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_users'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
+    mysql_charset='utf8mb4',
     )
     op.create_index('idx_users_access_token', 'users', ['access_token'], unique=True)
     op.create_index('idx_users_aff_code', 'users', ['aff_code'], unique=True)
@@ -170,7 +176,8 @@ def upgrade_logs():
     sa.Column('elapsed_time', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), server_default='0', nullable=True),
     sa.Column('is_stream', sa.Boolean(), server_default=sa.false(), nullable=True),
     sa.Column('system_prompt_reset', sa.Boolean(), server_default=sa.false(), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_logs'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_logs')),
+    mysql_charset='utf8mb4',
     )
     op.create_index('idx_created_at_type', 'logs', ['created_at', 'type'], unique=False)
     op.create_index(op.f('idx_logs_channel_id'), 'logs', ['channel_id'], unique=False)
