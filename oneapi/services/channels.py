@@ -10,10 +10,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from oneapi.errors import Invalid, NotFound
+from oneapi.errors import Invalid
 from oneapi.extensions import db
 from oneapi.models import Ability, Channel, ChannelStatus
-from oneapi.services.paging import PAGE_SIZE, like_prefix, page_offset
+from oneapi.services.paging import get_by_id, id_or_prefix, page_of
 from oneapi.services.validation import check_length, check_range
 
 # Channel type ids run 0..51 in One API (52 is its count sentinel).
@@ -76,22 +76,15 @@ def _check_json_object(field: str, text: str, *, strings: bool = False) -> str:
 
 
 def list_channels(page: int) -> list[Channel]:
-    query = sa.select(Channel).order_by(Channel.id.desc()).limit(PAGE_SIZE).offset(page_offset(page))
-    return list(db.session.scalars(query))
+    return page_of(Channel, page)
 
 
 def search_channels(keyword: str) -> list[Channel]:
-    condition: Any = Channel.name.like(like_prefix(keyword), escape="\\")
-    if keyword.isdigit() and len(keyword) < 19:
-        condition = sa.or_(Channel.id == int(keyword), condition)
-    return list(db.session.scalars(sa.select(Channel).where(condition).order_by(Channel.id.desc())))
+    return id_or_prefix(Channel, keyword, Channel.name)
 
 
 def get_channel(channel_id: int) -> Channel:
-    channel = db.session.get(Channel, channel_id) if 0 < channel_id < (1 << 63) else None
-    if channel is None:
-        raise NotFound("渠道不存在")
-    return channel
+    return get_by_id(Channel, channel_id, "渠道不存在")
 
 
 def create_channels(key_text: str, fields: dict[str, Any]) -> list[Channel]:

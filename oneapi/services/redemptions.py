@@ -11,11 +11,11 @@ import time
 
 import sqlalchemy as sa
 
-from oneapi.errors import Invalid, NotFound
+from oneapi.errors import Invalid
 from oneapi.extensions import db
 from oneapi.models import LogType, Redemption, RedemptionStatus, User
 from oneapi.services import logs
-from oneapi.services.paging import PAGE_SIZE, like_prefix, page_offset
+from oneapi.services.paging import get_by_id, id_or_prefix, page_of
 from oneapi.services.quota import describe
 from oneapi.services.randomness import uuid_hex
 from oneapi.services.validation import check_range
@@ -24,22 +24,15 @@ MAX_BATCH = 100
 
 
 def list_redemptions(page: int) -> list[Redemption]:
-    query = sa.select(Redemption).order_by(Redemption.id.desc()).limit(PAGE_SIZE).offset(page_offset(page))
-    return list(db.session.scalars(query))
+    return page_of(Redemption, page)
 
 
 def search_redemptions(keyword: str) -> list[Redemption]:
-    condition: object = Redemption.name.like(like_prefix(keyword), escape="\\")
-    if keyword.isdigit() and len(keyword) < 19:
-        condition = sa.or_(Redemption.id == int(keyword), condition)
-    return list(db.session.scalars(sa.select(Redemption).where(condition).order_by(Redemption.id.desc())))
+    return id_or_prefix(Redemption, keyword, Redemption.name)
 
 
 def get_redemption(redemption_id: int) -> Redemption:
-    redemption = db.session.get(Redemption, redemption_id) if 0 < redemption_id < (1 << 63) else None
-    if redemption is None:
-        raise NotFound("兑换码不存在")
-    return redemption
+    return get_by_id(Redemption, redemption_id, "兑换码不存在")
 
 
 def _check_name(name: str) -> None:

@@ -13,34 +13,25 @@ from oneapi.extensions import db
 from oneapi.models import Ability, LogType, Role, User, UserStatus
 from oneapi.services import logs
 from oneapi.services.accounts import create_user, validate_profile
-from oneapi.services.paging import PAGE_SIZE, like_prefix, page_offset
+from oneapi.services.paging import get_by_id, id_or_prefix, page_of
 from oneapi.services.passwords import hash_password
 from oneapi.services.quota import describe
 from oneapi.services.randomness import random_string, uuid_hex
 
-ORDERS = {"quota": User.quota.desc(), "used_quota": User.used_quota.desc(),
-          "request_count": User.request_count.desc()}
+ORDERS = {"quota": (User.quota.desc(),), "used_quota": (User.used_quota.desc(),),
+          "request_count": (User.request_count.desc(),)}
 
 
 def list_users(page: int, order: str = "") -> list[User]:
-    query = sa.select(User).order_by(ORDERS.get(order, User.id.desc()), User.id.desc())
-    return list(db.session.scalars(query.limit(PAGE_SIZE).offset(page_offset(page))))
+    return page_of(User, page, *ORDERS.get(order, ()))
 
 
 def search_users(keyword: str) -> list[User]:
-    pattern = like_prefix(keyword)
-    condition = sa.or_(User.username.like(pattern, escape="\\"), User.email.like(pattern, escape="\\"),
-                       User.display_name.like(pattern, escape="\\"))
-    if keyword.isdigit() and len(keyword) < 19:
-        condition = sa.or_(User.id == int(keyword), condition)
-    return list(db.session.scalars(sa.select(User).where(condition).order_by(User.id.desc())))
+    return id_or_prefix(User, keyword, User.username, User.email, User.display_name)
 
 
 def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id) if 0 < user_id < (1 << 63) else None
-    if user is None:
-        raise NotFound("用户不存在")
-    return user
+    return get_by_id(User, user_id, "用户不存在")
 
 
 def _outranks(caller: User, target: User) -> bool:
