@@ -27,6 +27,8 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         **flask_database_settings(config),
     )
     app.json.ensure_ascii = False
+    # One API answers "/api/token/" and "/api/token" alike; a slash never changes which route is taken.
+    app.url_map.strict_slashes = False
     init_database(app)
     from oneapi.schema import MIGRATIONS_DIR
 

@@ -17,7 +17,7 @@ EN: dict[str, str] = {
     "字段 {field} 长度不能超过 {max}": "Field {field} must be at most {max} characters long",
     "字段 {field} 长度不能少于 {min}": "Field {field} must be at least {min} characters long",
     "管理员关闭了密码登录": "The administrator has disabled password login",
-    "管理员关闭了注册": "The administrator has closed registration",
+    "管理员关闭了新用户注册": "The administrator has closed registration",
     "管理员关闭了通过密码进行注册，请使用第三方账户验证的形式进行注册":
         "The administrator has disabled password registration; register with a third-party account",
     "用户名或密码为空": "Username or password is empty",
@@ -41,7 +41,7 @@ EN: dict[str, str] = {
     "该用户已经是普通用户": "The user is already a common user",
     "无效的操作": "Invalid action",
     "不能删除超级管理员账户": "The root account cannot be deleted",
-    "令牌名称过长": "The token name is too long",
+    "参数错误：令牌名称过长": "Invalid parameter: the token name is too long",
     "令牌不存在": "Token not found",
     "令牌已过期，无法启用，请先修改令牌过期时间，或者设置为永不过期":
         "The token has expired and cannot be enabled; change its expiry first",
@@ -60,7 +60,7 @@ EN: dict[str, str] = {
     "兑换失败，该兑换码已被使用": "Redemption failed: the code has already been used",
     "兑换失败，该兑换码已被禁用": "Redemption failed: the code is disabled",
     "未提供兑换码": "No redemption code provided",
-    "target_timestamp 为空": "target_timestamp is required",
+
     "无效的配置项": "Invalid option",
     "配置项 {key} 的值无效：{reason}": "Invalid value for option {key}: {reason}",
     "无法启用 GitHub OAuth，请先填入 GitHub Client Id 以及 GitHub Client Secret！":

@@ -7,25 +7,19 @@ import time
 import sqlalchemy as sa
 
 from oneapi.extensions import db
-from oneapi.models import Channel, Log, Redemption, Token, User
+from oneapi.models import Ability, Channel, Log, Option, Redemption, Token, User
 from oneapi.services import accounts, channels
 from oneapi.services.randomness import api_key, uuid_hex
-from tests.dbservers import sqlalchemy_url
 
 PASSWORD = "password123"
 TABLES = ("abilities", "channels", "logs", "options", "redemptions", "tokens", "users")
 
 
-def empty_tables(dsn: str) -> None:
-    engine = sa.create_engine(sqlalchemy_url(dsn))
-    try:
-        with engine.begin() as conn:
-            present = set(sa.inspect(conn).get_table_names())
-            for name in TABLES:
-                if name in present:
-                    conn.execute(sa.text(f"DELETE FROM {name}"))
-    finally:
-        engine.dispose()
+def empty_tables() -> None:
+    """Delete every row of the current app's tables (both binds)."""
+    for model in (Ability, Channel, Option, Redemption, Token, User, Log):
+        db.session.execute(sa.delete(model))
+    db.session.commit()
 
 
 def login(client, username: str, password: str) -> None:

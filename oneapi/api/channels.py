@@ -24,7 +24,7 @@ def _fields(body: Body) -> dict:
     }
 
 
-@bp.get("/channel/", strict_slashes=False)
+@bp.get("/channel/")
 @admin_required
 def channel_index():
     return ok([channel_json(c) for c in channels.list_channels(page())])
@@ -43,21 +43,21 @@ def channel_models():
     return jsonify(object="list", data=catalog.openai_models())
 
 
-@bp.get("/channel/<channel_id>", strict_slashes=False)
+@bp.get("/channel/<channel_id>")
 @admin_required
 def channel_show(channel_id: str):
     return ok(channel_json(channels.get_channel(path_id(channel_id))))
 
 
-@bp.post("/channel/", strict_slashes=False)
+@bp.post("/channel/")
 @admin_required
 def channel_create():
     body = Body.load()
-    created = channels.create_channels(body.str("key", required=True, max_len=1 << 20), _fields(body))
-    return ok(message=str(len(created)) if len(created) > 1 else "")
+    channels.create_channels(body.str("key", required=True, max_len=1 << 20), _fields(body))
+    return ok()
 
 
-@bp.put("/channel/", strict_slashes=False)
+@bp.put("/channel/")
 @admin_required
 def channel_update():
     body = Body.load()
@@ -72,7 +72,7 @@ def channel_delete_disabled():
     return ok(channels.delete_disabled())
 
 
-@bp.delete("/channel/<channel_id>", strict_slashes=False)
+@bp.delete("/channel/<channel_id>")
 @admin_required
 def channel_delete(channel_id: str):
     channels.delete_channel(path_id(channel_id))

@@ -22,13 +22,13 @@ def _filter(*, own: bool) -> LogFilter:
     )
 
 
-@bp.get("/log/", strict_slashes=False)
+@bp.get("/log/")
 @admin_required
 def log_index():
     return ok([log_json(row) for row in logs.list_logs(_filter(own=False), page())])
 
 
-@bp.delete("/log/", strict_slashes=False)
+@bp.delete("/log/")
 @admin_required
 def log_delete_history():
     return ok(logs.delete_before(query_int("target_timestamp", 0)))
@@ -46,7 +46,7 @@ def log_search():
     return ok([log_json(row) for row in logs.search(query_str("keyword"))])
 
 
-@bp.get("/log/self", strict_slashes=False)
+@bp.get("/log/self")
 @user_required
 def log_self():
     return ok([log_json(row) for row in logs.list_logs(_filter(own=True), page())])

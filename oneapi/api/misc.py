@@ -15,7 +15,7 @@ def models_by_type():
     return ok({str(k): v for k, v in catalog.models_by_channel_type().items()})
 
 
-@bp.get("/group/", strict_slashes=False)
+@bp.get("/group/")
 @admin_required
 def group_index():
     return ok(sorted(options.get_json("GroupRatio")))

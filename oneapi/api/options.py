@@ -10,13 +10,13 @@ from oneapi.errors import Invalid
 from oneapi.services import options
 
 
-@bp.get("/option/", strict_slashes=False)
+@bp.get("/option/")
 @root_required
 def option_index():
     return ok(options.all_public())
 
 
-@bp.put("/option/", strict_slashes=False)
+@bp.put("/option/")
 @root_required
 def option_update():
     body = Body.load()

@@ -25,7 +25,11 @@ class Body:
 
     @classmethod
     def load(cls) -> Body:
-        data = request.get_json(silent=True, force=True)
+        try:
+            data = request.get_json(silent=True, force=True)
+        except RecursionError:
+            # A thousand nested arrays exhaust the JSON decoder's stack; it is bad input all the same.
+            data = None
         if not isinstance(data, dict):
             raise Invalid("请求体必须是 JSON 对象")
         return cls(data)

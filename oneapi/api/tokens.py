@@ -22,7 +22,7 @@ def _fields(body: Body) -> TokenFields:
     )
 
 
-@bp.get("/token/", strict_slashes=False)
+@bp.get("/token/")
 @user_required
 def token_index():
     return ok([token_json(t) for t in tokens.list_tokens(g.user.id, page(), request.args.get("order", ""))])
@@ -34,19 +34,19 @@ def token_search():
     return ok([token_json(t) for t in tokens.search_tokens(g.user.id, query_str("keyword"))])
 
 
-@bp.get("/token/<token_id>", strict_slashes=False)
+@bp.get("/token/<token_id>")
 @user_required
 def token_show(token_id: str):
     return ok(token_json(tokens.get_token(g.user.id, path_id(token_id))))
 
 
-@bp.post("/token/", strict_slashes=False)
+@bp.post("/token/")
 @user_required
 def token_create():
     return ok(token_json(tokens.create_token(g.user.id, _fields(Body.load()))))
 
 
-@bp.put("/token/", strict_slashes=False)
+@bp.put("/token/")
 @user_required
 def token_update():
     body = Body.load()
@@ -58,7 +58,7 @@ def token_update():
     return ok(token_json(token))
 
 
-@bp.delete("/token/<token_id>", strict_slashes=False)
+@bp.delete("/token/<token_id>")
 @user_required
 def token_delete(token_id: str):
     tokens.delete_token(g.user.id, path_id(token_id))

@@ -54,7 +54,7 @@ def affiliate_code():
 @user_required
 def redeem():
     body = Body.load()
-    return ok(redemptions.redeem(g.user, body.str("key", required=True, max_len=64)))
+    return ok(redemptions.redeem(g.user, body.str("key", max_len=64)))
 
 
 @bp.get("/user/available_models")
@@ -69,7 +69,7 @@ def dashboard():
     return ok(logs.dashboard(g.user.id))
 
 
-@bp.get("/user/", strict_slashes=False)
+@bp.get("/user/")
 @admin_required
 def user_index():
     return ok([user_json(u) for u in users.list_users(page(), request.args.get("order", ""))])
@@ -81,13 +81,13 @@ def user_search():
     return ok([user_json(u) for u in users.search_users(query_str("keyword"))])
 
 
-@bp.get("/user/<user_id>", strict_slashes=False)
+@bp.get("/user/<user_id>")
 @admin_required
 def user_show(user_id: str):
     return ok(user_json(users.get_for_admin(g.user, path_id(user_id))))
 
 
-@bp.post("/user/", strict_slashes=False)
+@bp.post("/user/")
 @admin_required
 def user_create():
     body = Body.load()
@@ -97,7 +97,7 @@ def user_create():
     return ok()
 
 
-@bp.put("/user/", strict_slashes=False)
+@bp.put("/user/")
 @admin_required
 def user_update():
     body = Body.load()
@@ -111,7 +111,7 @@ def user_update():
     return ok(user_json(user))
 
 
-@bp.delete("/user/<user_id>", strict_slashes=False)
+@bp.delete("/user/<user_id>")
 @admin_required
 def user_delete(user_id: str):
     users.delete_user(g.user, path_id(user_id))

@@ -71,7 +71,7 @@ def validate_profile(username: str | None = None, password: str | None = None, d
 def register(username: str, password: str, email: str = "", verification_code: str = "",
              aff_code: str = "") -> User:
     if not options.get_bool("RegisterEnabled"):
-        raise Forbidden("管理员关闭了注册")
+        raise Forbidden("管理员关闭了新用户注册")
     if not options.get_bool("PasswordRegisterEnabled"):
         raise Forbidden("管理员关闭了通过密码进行注册，请使用第三方账户验证的形式进行注册")
     validate_profile(username=username, password=password, email=email)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,9 +12,10 @@ import sqlalchemy as sa
 from oneapi.errors import Invalid
 from oneapi.extensions import db
 from oneapi.models import Log, LogType, User
-from oneapi.services.paging import PAGE_SIZE, like_prefix, page_offset
+from oneapi.services.paging import PAGE_SIZE, is_id, like_prefix, page_offset
 
 MAX_RECENT_ITEMS = 100
+DAY = 86400
 
 
 def record(user_id: int, kind: LogType, content: str, *, username: str | None = None, commit: bool = False,
@@ -72,7 +74,7 @@ def search(keyword: str, user_id: int | None = None) -> list[Log]:
     """Admins: logs whose type equals the keyword or whose content starts with it; users: their own
     logs whose content starts with it (One API compared the keyword to the type only)."""
     condition: Any = Log.content.like(like_prefix(keyword), escape="\\")
-    if keyword.isdigit() and user_id is None:
+    if is_id(keyword) and user_id is None:
         condition = sa.or_(Log.type == int(keyword), condition)
     query = sa.select(Log).where(condition)
     if user_id is not None:
@@ -88,31 +90,30 @@ def quota_sum(flt: LogFilter) -> int:
 
 def delete_before(timestamp: int) -> int:
     if timestamp <= 0:
-        raise Invalid("target_timestamp 为空")
+        raise Invalid("target timestamp is required")
     result = db.session.execute(sa.delete(Log).where(Log.created_at < timestamp))
     db.session.commit()
     return result.rowcount or 0
 
 
 def dashboard(user_id: int, now: int | None = None) -> list[dict[str, Any]]:
-    """Per day and model, the last 7 days of the user's consume logs (One API's capitalised keys)."""
+    """Per UTC day and model, the user's consume logs from midnight six days ago to the end of today
+    (One API's window and capitalised keys)."""
     now = int(time.time()) if now is None else now
-    start = now - 7 * 86400
-    day = _day_expression()
+    today = now - now % DAY
+    start, end = today - 6 * DAY, today + DAY - 1
+    # Integer arithmetic gives the UTC day on every engine, whatever the session's time zone.
+    day = Log.created_at - Log.created_at % DAY
     rows = db.session.execute(
-        sa.select(day.label("day"), Log.model_name, sa.func.count().label("requests"),
-                  sa.func.sum(Log.quota), sa.func.sum(Log.prompt_tokens), sa.func.sum(Log.completion_tokens))
-        .where(Log.user_id == user_id, Log.type == LogType.CONSUME, Log.created_at >= start, Log.created_at <= now)
+        sa.select(day, Log.model_name, sa.func.count(), sa.func.sum(Log.quota), sa.func.sum(Log.prompt_tokens),
+                  sa.func.sum(Log.completion_tokens))
+        .where(Log.user_id == user_id, Log.type == LogType.CONSUME, Log.created_at >= start, Log.created_at <= end)
         .group_by(day, Log.model_name).order_by(day, Log.model_name)
     )
-    return [{"Day": str(r[0]), "ModelName": r[1] or "", "RequestCount": int(r[2] or 0), "Quota": int(r[3] or 0),
-             "PromptTokens": int(r[4] or 0), "CompletionTokens": int(r[5] or 0)} for r in rows]
+    return [{"Day": _utc_date(int(r[0])), "ModelName": r[1] or "", "RequestCount": int(r[2] or 0),
+             "Quota": int(r[3] or 0), "PromptTokens": int(r[4] or 0), "CompletionTokens": int(r[5] or 0)}
+            for r in rows]
 
 
-def _day_expression() -> Any:
-    dialect = db.engines["logs"].dialect.name
-    if dialect == "postgresql":
-        return sa.func.to_char(sa.func.to_timestamp(Log.created_at), "YYYY-MM-DD")
-    if dialect in ("mysql", "mariadb"):
-        return sa.func.date_format(sa.func.from_unixtime(Log.created_at), "%Y-%m-%d")
-    return sa.func.strftime("%Y-%m-%d", Log.created_at, "unixepoch")
+def _utc_date(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")

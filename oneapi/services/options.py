@@ -76,12 +76,17 @@ def is_secret(key: str) -> bool:
 
 class OptionStore:
     def __init__(self, theme: str) -> None:
-        self.values = dict(DEFAULTS, Theme=theme or "default")
+        self.theme = theme or "default"
+        self.values = {**DEFAULTS, "Theme": self.theme}
 
     def replace(self, rows: dict[str, str]) -> None:
         merged = dict(self.values)
         merged.update(rows)
         self.values = merged
+
+    def reset(self, rows: dict[str, str]) -> None:
+        """Defaults overlaid with `rows`: an option removed from the table falls back to its default."""
+        self.values = {**DEFAULTS, "Theme": self.theme, **rows}
 
 
 def _store() -> OptionStore:
@@ -95,7 +100,7 @@ def load() -> None:
     """Reload every option from the database over the defaults."""
     rows = {o.key: o.value or "" for o in db.session.scalars(db.select(Option))}
     db.session.rollback()
-    _store().replace(rows)
+    _store().reset(rows)
 
 
 def get(key: str) -> str:

@@ -24,8 +24,15 @@ def like_prefix(keyword: str) -> str:
     return escaped + "%"
 
 
-def page_of(model: type[Model], page: int, *order: Any) -> list[Model]:
+def is_id(keyword: str) -> bool:
+    """ASCII digits within the id range (`"²".isdigit()` is true in Python)."""
+    return keyword.isascii() and keyword.isdigit() and int(keyword) <= MAX_ID
+
+
+def page_of(model: type[Model], page: int, *order: Any, where: Any = None) -> list[Model]:
     query = sa.select(model).order_by(*order, model.id.desc())  # type: ignore[attr-defined]
+    if where is not None:
+        query = query.where(where)
     return list(db.session.scalars(query.limit(PAGE_SIZE).offset(page_offset(page))))
 
 
@@ -33,7 +40,7 @@ def id_or_prefix(model: type[Model], keyword: str, *columns: Any) -> list[Model]
     """Rows whose id equals the keyword or one of `columns` starts with it (One API's admin search)."""
     pattern = like_prefix(keyword)
     condition = sa.or_(*(column.like(pattern, escape="\\") for column in columns))
-    if keyword.isdigit() and int(keyword) <= MAX_ID:
+    if is_id(keyword):
         condition = sa.or_(model.id == int(keyword), condition)  # type: ignore[attr-defined]
     query = sa.select(model).where(condition).order_by(model.id.desc())  # type: ignore[attr-defined]
     return list(db.session.scalars(query))

@@ -36,7 +36,7 @@ def get_redemption(redemption_id: int) -> Redemption:
 
 
 def _check_name(name: str) -> None:
-    if not 1 <= len(name) <= 20:
+    if not 1 <= len(name.encode()) <= 20:
         raise Invalid("兑换码名称长度必须在1-20之间")
 
 

@@ -34,7 +34,7 @@ class TokenFields:
 
     def check(self) -> None:
         if len(self.name.encode()) > 30:
-            raise Invalid("令牌名称过长")
+            raise Invalid("参数错误：令牌名称过长")
         if self.expired_time < -1:
             raise Invalid("字段 {field} 不能小于 {min}", field="expired_time", min=-1)
         if self.remain_quota < 0 and not self.unlimited_quota:

@@ -23,7 +23,8 @@ ORDERS = {"quota": (User.quota.desc(),), "used_quota": (User.used_quota.desc(),)
 
 
 def list_users(page: int, order: str = "") -> list[User]:
-    return page_of(User, page, *ORDERS.get(order, ()))
+    """Users not deleted, newest first or by `order` (One API hides deleted users here)."""
+    return page_of(User, page, *ORDERS.get(order, ()), where=User.status != UserStatus.DELETED)
 
 
 def search_users(keyword: str) -> list[User]:
