@@ -15,6 +15,8 @@ from oneapi.errors import Invalid
 from oneapi.services.validation import MAX_BIGINT, check_length, check_range
 
 _MISSING = object()
+# Far beyond any table's last page, and small enough that the row offset stays a 64-bit integer.
+MAX_PAGE = 10**9
 
 
 class Body:
@@ -108,13 +110,14 @@ def page() -> int:
     """One API's `p`: a 0-based page index; negative or missing means the first page."""
     raw = request.args.get("p", "").strip()
     try:
-        return max(int(raw), 0) if raw else 0
+        value = max(int(raw), 0) if raw else 0
     except ValueError:
         raise Invalid("字段 {field} 必须是整数", field="p") from None
+    return check_range("p", value, 0, MAX_PAGE)
 
 
 def path_id(raw: str, name: str = "id") -> int:
     """An id from the URL; anything but a positive integer is a clear error, not a 404 page."""
-    if not raw.isdigit() or len(raw) > 18 or int(raw) <= 0:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18 or int(raw) <= 0:
         raise Invalid("字段 {field} 必须是整数", field=name)
     return int(raw)

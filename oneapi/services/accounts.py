@@ -12,7 +12,7 @@ from oneapi.extensions import db
 from oneapi.models import LogType, Role, Token, User, UserStatus
 from oneapi.services import logs, options
 from oneapi.services.passwords import check_password, hash_password
-from oneapi.services.quota import describe
+from oneapi.services.quota import credit_user, describe
 from oneapi.services.randomness import api_key, random_string, uuid_hex
 from oneapi.services.validation import check_length
 
@@ -62,6 +62,9 @@ def validate_profile(username: str | None = None, password: str | None = None, d
         check_length("username", username, 1, 12)
     if password is not None:
         check_length("password", password, 8, 20)
+        if len(password.encode()) > 72:
+            # bcrypt reads 72 bytes at most; 20 emoji are 80.
+            raise Invalid("字段 {field} 不能超过 {max} 字节", field="password", max=72)
     if display_name is not None:
         check_length("display_name", display_name, 0, 20)
     if email is not None:
@@ -119,5 +122,5 @@ def _reward_invitation(user: User, inviter_id: int) -> None:
         logs.record(user.id, LogType.SYSTEM, f"使用邀请码赠送 {describe(invitee_bonus)}", username=user.username)
     inviter_bonus = options.get_int("QuotaForInviter")
     if inviter_bonus > 0:
-        db.session.execute(sa.update(User).where(User.id == inviter_id).values(quota=User.quota + inviter_bonus))
+        credit_user(inviter_id, inviter_bonus)
         logs.record(inviter_id, LogType.SYSTEM, f"邀请用户赠送 {describe(inviter_bonus)}")

@@ -23,13 +23,14 @@ EDITABLE = ("type", "status", "name", "weight", "base_url", "other", "models", "
 
 
 def split_list(text: str | None) -> list[str]:
-    """Comma list → distinct non-empty trimmed items, in order."""
-    seen: dict[str, None] = {}
+    """Comma list → non-empty trimmed items, in order, without duplicates ignoring case (MySQL's
+    collation would reject "gpt-4o" and "GPT-4o" as the same ability key)."""
+    seen: dict[str, str] = {}
     for item in (text or "").split(","):
         item = item.strip()
         if item:
-            seen.setdefault(item)
-    return list(seen)
+            seen.setdefault(item.lower(), item)
+    return list(seen.values())
 
 
 def check_fields(fields: dict[str, Any]) -> dict[str, Any]:

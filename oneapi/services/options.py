@@ -17,6 +17,7 @@ from oneapi.errors import Invalid
 from oneapi.extensions import db
 from oneapi.models import Option
 from oneapi.services.ratios import DEFAULT_COMPLETION_RATIO, DEFAULT_GROUP_RATIO, DEFAULT_MODEL_RATIO
+from oneapi.services.validation import check_length
 
 DEFAULTS: dict[str, str] = {
     "PasswordLoginEnabled": "true",
@@ -66,6 +67,7 @@ FLOAT_KEYS = {"ChannelDisableThreshold", "QuotaPerUnit"}
 RATIO_KEYS = {"ModelRatio", "GroupRatio", "CompletionRatio"}
 THEMES = {"default", "berry", "air"}
 MAX_KEY_LENGTH = 191
+MAX_INT_OPTION = 10**17
 MAX_VALUE_LENGTH = 1 << 20
 
 
@@ -142,6 +144,8 @@ def update(key: str, value: str) -> None:
     """Validate and save one option; the change is live on this node at once."""
     if not key or len(key) > MAX_KEY_LENGTH:
         raise Invalid("无效的配置项")
+    check_length("key", key, 1, MAX_KEY_LENGTH)
+    check_length("value", value, 0, MAX_VALUE_LENGTH)
     if len(value) > MAX_VALUE_LENGTH:
         raise Invalid("配置项 {key} 的值无效：{reason}", key=key, reason="too long")
     value = _validate(key, value)
@@ -177,7 +181,10 @@ def _check_int(value: str) -> str | None:
         number = int(value)
     except ValueError:
         return "not an integer"
-    return "must not be negative" if number < 0 else None
+    if number < 0:
+        return "must not be negative"
+    # Quota options are added to balances; 1e17 keeps any sum of two inside a 64-bit column.
+    return f"must be at most {MAX_INT_OPTION}" if number > MAX_INT_OPTION else None
 
 
 def _check_float(value: str) -> str | None:
@@ -198,6 +205,9 @@ def _check_ratio(value: str) -> str | None:
     for name, ratio in parsed.items():
         if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not math.isfinite(ratio):
             return f"the ratio of {name!r} must be a number"
+        if ratio < 0:
+            # A negative ratio would pay users for every request.
+            return f"the ratio of {name!r} must not be negative"
     return None
 
 

@@ -16,7 +16,7 @@ from oneapi.extensions import db
 from oneapi.models import LogType, Redemption, RedemptionStatus, User
 from oneapi.services import logs
 from oneapi.services.paging import get_by_id, id_or_prefix, page_of
-from oneapi.services.quota import describe
+from oneapi.services.quota import credit_user, describe
 from oneapi.services.randomness import uuid_hex
 from oneapi.services.validation import check_range
 
@@ -100,8 +100,7 @@ def redeem(user: User, key: str) -> int:
         db.session.rollback()
         raise Invalid(_refusal(redemption))
     quota = redemption.quota or 0
-    db.session.execute(sa.update(User).where(User.id == user.id).values(quota=User.quota + quota)
-                       .execution_options(synchronize_session=False))
+    credit_user(user.id, quota)
     logs.record(user.id, LogType.TOPUP, f"通过兑换码充值 {describe(quota)}", username=user.username, quota=quota)
     db.session.commit()
     return quota

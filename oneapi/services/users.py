@@ -15,7 +15,7 @@ from oneapi.services import logs
 from oneapi.services.accounts import create_user, validate_profile
 from oneapi.services.paging import get_by_id, id_or_prefix, page_of
 from oneapi.services.passwords import hash_password
-from oneapi.services.quota import describe
+from oneapi.services.quota import credit_user, describe
 from oneapi.services.randomness import random_string, uuid_hex
 
 ORDERS = {"quota": (User.quota.desc(),), "used_quota": (User.used_quota.desc(),),
@@ -202,13 +202,7 @@ def admin_topup(user_id: int, quota: int, remark: str = "") -> None:
     """Add quota to a user in one guarded statement and log it (`POST /api/topup`)."""
     if quota <= 0:
         raise Invalid("额度必须是非负整数")
-    result = db.session.execute(
-        sa.update(User).where(User.id == user_id, User.status != UserStatus.DELETED)
-        .values(quota=User.quota + quota)
-    )
-    if result.rowcount != 1:
-        db.session.rollback()
-        raise NotFound("用户不存在")
+    credit_user(user_id, quota)
     logs.record(user_id, LogType.TOPUP, remark or f"通过 API 充值 {describe(quota)}", quota=quota)
     db.session.commit()
 

@@ -9,6 +9,9 @@ MAX_BIGINT = (1 << 63) - 1
 
 def check_length(field: str, value: str, minimum: int = 0, maximum: int | None = None,
                  *, in_bytes: bool = False) -> str:
+    if "\x00" in value:
+        # PostgreSQL cannot store NUL in text, and no legitimate name or key contains one.
+        raise Invalid("字段 {field} 包含无效字符", field=field)
     size = len(value.encode()) if in_bytes else len(value)
     if size < minimum:
         if minimum == 1:
