@@ -46,8 +46,12 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     from oneapi.api import bp as api_bp
+    from oneapi.relay.dashboard import bp as billing_bp
+    from oneapi.relay.views import bp as relay_bp
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(relay_bp)
+    app.register_blueprint(billing_bp)
 
 
 def _start(config: Config) -> None:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from oneapi.errors import Invalid
 from oneapi.extensions import db
 from oneapi.models import Ability, Channel, ChannelStatus
+from oneapi.relay import cache as relay_cache
 from oneapi.services.paging import get_by_id, id_or_prefix, page_of
 from oneapi.services.validation import check_length, check_range
 
@@ -105,6 +106,7 @@ def create_channels(key_text: str, fields: dict[str, Any]) -> list[Channel]:
     for channel in created:
         _rebuild_abilities(channel)
     db.session.commit()
+    relay_cache.forget_channels()
     return created
 
 
@@ -117,6 +119,7 @@ def update_channel(channel_id: int, fields: dict[str, Any], key: str = "") -> Ch
         channel.key = key.strip()
     _rebuild_abilities(channel)
     db.session.commit()
+    relay_cache.forget_channels()
     return channel
 
 
@@ -126,6 +129,7 @@ def set_status(channel_id: int, status: ChannelStatus) -> Channel:
     db.session.execute(sa.update(Ability).where(Ability.channel_id == channel.id)
                        .values(enabled=status == ChannelStatus.ENABLED))
     db.session.commit()
+    relay_cache.forget_channels()
     return channel
 
 
@@ -134,6 +138,7 @@ def delete_channel(channel_id: int) -> None:
     db.session.execute(sa.delete(Ability).where(Ability.channel_id == channel.id))
     db.session.delete(channel)
     db.session.commit()
+    relay_cache.forget_channels()
 
 
 def delete_disabled() -> int:
@@ -143,6 +148,7 @@ def delete_disabled() -> int:
         db.session.execute(sa.delete(Ability).where(Ability.channel_id.in_(ids)))
         db.session.execute(sa.delete(Channel).where(Channel.id.in_(ids)))
     db.session.commit()
+    relay_cache.forget_channels()
     return len(ids)
 
 

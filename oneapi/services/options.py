@@ -80,6 +80,7 @@ class OptionStore:
     def __init__(self, theme: str) -> None:
         self.theme = theme or "default"
         self.values = {**DEFAULTS, "Theme": self.theme}
+        self.parsed: dict[str, tuple[str, dict]] = {}
 
     def replace(self, rows: dict[str, str]) -> None:
         merged = dict(self.values)
@@ -128,11 +129,20 @@ def get_float(key: str) -> float:
 
 
 def get_json(key: str) -> dict:
+    """The option parsed as a JSON object, parsed once per value (the relay reads ratios per request)."""
+    store = _store()
+    raw = get(key)
+    cached = store.parsed.get(key)
+    if cached is not None and cached[0] is raw:
+        return cached[1]
     try:
-        value = json.loads(get(key))
+        value = json.loads(raw)
     except ValueError:
         value = None
-    return value if isinstance(value, dict) else json.loads(DEFAULTS.get(key, "{}"))
+    if not isinstance(value, dict):
+        value = json.loads(DEFAULTS.get(key, "{}"))
+    store.parsed[key] = (raw, value)
+    return value
 
 
 def all_public() -> list[dict[str, str]]:

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from oneapi.errors import Invalid, NotFound
 from oneapi.extensions import db
 from oneapi.models import Token, TokenStatus
+from oneapi.relay import cache as relay_cache
 from oneapi.services.paging import PAGE_SIZE, like_prefix, page_offset
 from oneapi.services.randomness import api_key
 from oneapi.services.validation import check_length
@@ -93,6 +94,7 @@ def update_token(user_id: int, token_id: int, fields: TokenFields) -> Token:
     token.models = fields.models
     token.subnet = fields.subnet
     db.session.commit()
+    relay_cache.forget_tokens()
     return token
 
 
@@ -108,6 +110,7 @@ def set_status(user_id: int, token_id: int, status: int) -> Token:
             raise Invalid("令牌可用额度已用尽，无法启用，请先修改令牌剩余额度，或者设置为无限额度")
     token.status = status
     db.session.commit()
+    relay_cache.forget_tokens()
     return token
 
 
@@ -117,3 +120,4 @@ def delete_token(user_id: int, token_id: int) -> None:
         db.session.rollback()
         raise NotFound("令牌不存在")
     db.session.commit()
+    relay_cache.forget_tokens()

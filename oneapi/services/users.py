@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from oneapi.errors import Conflict, Forbidden, Invalid, NotFound
 from oneapi.extensions import db
 from oneapi.models import Ability, LogType, Role, User, UserStatus
+from oneapi.relay import cache as relay_cache
 from oneapi.services import logs
 from oneapi.services.accounts import create_user, validate_profile
 from oneapi.services.paging import get_by_id, id_or_prefix, page_of
@@ -96,6 +97,7 @@ def _apply_profile(user: User, changes: dict[str, Any]) -> None:
 def _commit_unique() -> None:
     try:
         db.session.commit()
+        relay_cache.forget_users()
     except IntegrityError:
         db.session.rollback()
         raise Conflict("用户名已存在，或已注销") from None
@@ -120,6 +122,7 @@ def manage(caller: User, username: str, action: str) -> User:
         raise Invalid("无效的操作")
     handler(caller, user)
     db.session.commit()
+    relay_cache.forget_users()
     return user
 
 
@@ -171,6 +174,7 @@ def delete_user(caller: User, user_id: int) -> None:
         raise Forbidden("无权删除同权限等级或更高权限等级的用户")
     soft_delete(user)
     db.session.commit()
+    relay_cache.forget_users()
 
 
 def delete_self(user: User) -> None:
@@ -178,6 +182,7 @@ def delete_self(user: User) -> None:
         raise Forbidden("不能删除超级管理员账户")
     soft_delete(user)
     db.session.commit()
+    relay_cache.forget_users()
 
 
 def regenerate_access_token(user: User) -> str:

@@ -1,0 +1,194 @@
+"""OpenAI, Azure OpenAI, and every OpenAI-compatible vendor (a table, not a module each).
+
+The client's body is forwarded as it came, only `model` rewritten (One API re-encoded it through a
+fixed struct and lost unknown fields). Streams are forwarded chunk by chunk as the upstream's own
+JSON; each chunk is parsed only to note its text and usage.
+Docs: https://platform.openai.com/docs/api-reference/chat,
+https://learn.microsoft.com/azure/ai-services/openai/reference
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from oneapi.relay.adaptors import register
+from oneapi.relay.adaptors.base import Adaptor
+from oneapi.relay.channeltypes import ChannelType as T
+from oneapi.relay.context import RelayContext
+from oneapi.relay.errors import LocalError
+from oneapi.relay.modes import RelayMode as M
+from oneapi.relay.sse import SSEEvent
+from oneapi.relay.usage import StreamState, Usage
+
+ALL_MODES = frozenset({M.CHAT, M.COMPLETIONS, M.EMBEDDINGS, M.MODERATIONS, M.IMAGES, M.EDITS, M.AUDIO_SPEECH,
+                       M.AUDIO_TRANSCRIPTION, M.AUDIO_TRANSLATION})
+AZURE_DEFAULT_API_VERSION = "2024-10-21"
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """How a compatible vendor differs from OpenAI: fixed paths per mode, or `/v1` dropped."""
+
+    paths: dict[M, str] = field(default_factory=dict)
+    strip_v1: bool = False
+    headers: dict[str, str] = field(default_factory=dict)
+    modes: frozenset[M] = ALL_MODES
+
+
+VENDORS: dict[int, Vendor] = {
+    T.MINIMAX: Vendor({M.CHAT: "/v1/text/chatcompletion_v2"}, modes=frozenset({M.CHAT})),
+    T.DOUBAO: Vendor({M.CHAT: "/api/v3/chat/completions", M.EMBEDDINGS: "/api/v3/embeddings"},
+                     modes=frozenset({M.CHAT, M.EMBEDDINGS})),
+    T.NOVITA: Vendor({M.CHAT: "/chat/completions"}, modes=frozenset({M.CHAT})),
+    T.BAIDU_V2: Vendor({M.CHAT: "/v2/chat/completions"}, modes=frozenset({M.CHAT})),
+    T.ALI_BAILIAN: Vendor({M.CHAT: "/compatible-mode/v1/chat/completions",
+                           M.EMBEDDINGS: "/compatible-mode/v1/embeddings"}, modes=frozenset({M.CHAT, M.EMBEDDINGS})),
+    T.OPENAI_COMPATIBLE: Vendor(strip_v1=True),
+    T.GEMINI_OPENAI_COMPATIBLE: Vendor(strip_v1=True, modes=frozenset({M.CHAT, M.EMBEDDINGS, M.IMAGES})),
+    T.OPENROUTER: Vendor(headers={"HTTP-Referer": "https://github.com/songquanpeng/one-api", "X-Title": "One API"}),
+}
+COMPATIBLE_TYPES = (T.UNKNOWN, T.OPENAI, T.API2D, T.CLOSEAI, T.OPENAI_SB, T.OPENAI_MAX, T.OHMYGPT, T.CUSTOM,
+                    T.AILS, T.AIPROXY, T.API2GPT, T.AIGC2D, T.AI360, T.OPENROUTER, T.FASTGPT, T.MOONSHOT,
+                    T.BAICHUAN, T.MINIMAX, T.MISTRAL, T.GROQ, T.LINGYIWANWU, T.STEPFUN, T.DEEPSEEK, T.TOGETHER_AI,
+                    T.DOUBAO, T.NOVITA, T.SILICONFLOW, T.XAI, T.BAIDU_V2, T.XUNFEI_V2, T.ALI_BAILIAN,
+                    T.OPENAI_COMPATIBLE, T.GEMINI_OPENAI_COMPATIBLE)
+# Types whose upstream accepts `stream_options` for certain: usage is always requested from them.
+ASKS_FOR_USAGE = (T.OPENAI, T.AZURE)
+
+
+@register
+class OpenAIAdaptor(Adaptor):
+    key = "openai"
+    channel_types = COMPATIBLE_TYPES
+    modes = ALL_MODES
+
+    def vendor(self, ctx: RelayContext) -> Vendor:
+        return VENDORS.get(ctx.channel_type, Vendor())
+
+    def supports(self, ctx: RelayContext) -> bool:
+        return ctx.mode in self.vendor(ctx).modes
+
+    def request_url(self, ctx: RelayContext) -> str:
+        vendor = self.vendor(ctx)
+        if ctx.mode not in vendor.modes:
+            raise LocalError(400, f"unsupported relay mode {ctx.mode.name.lower()} for this channel",
+                             code="do_request_failed")
+        if ctx.mode in vendor.paths:
+            return ctx.base_url + vendor.paths[ctx.mode]
+        path = ctx.path
+        if vendor.strip_v1 or _is_cloudflare_gateway(ctx.base_url):
+            path = path.removeprefix("/v1")
+        return ctx.base_url + path
+
+    def request_headers(self, ctx: RelayContext) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {ctx.key}", "Content-Type": "application/json"}
+        if ctx.stream:
+            headers["Accept"] = "text/event-stream"
+        headers.update(self.vendor(ctx).headers)
+        return headers
+
+    def convert_request(self, body: dict[str, Any], ctx: RelayContext) -> dict[str, Any]:
+        if ctx.stream and ctx.mode in (M.CHAT, M.COMPLETIONS) and self._ask_usage(ctx):
+            stream_options = dict(body.get("stream_options") or {})
+            stream_options["include_usage"] = True
+            body["stream_options"] = stream_options
+        return body
+
+    def _ask_usage(self, ctx: RelayContext) -> bool:
+        return ctx.client_wants_usage or ctx.channel_type in ASKS_FOR_USAGE or bool(
+            ctx.config.get("enforce_include_usage"))
+
+    def convert_response(self, body: dict[str, Any], ctx: RelayContext) -> tuple[dict[str, Any], Usage | None]:
+        usage = body.get("usage")
+        if isinstance(usage, dict) and (usage.get("prompt_tokens") or usage.get("completion_tokens")):
+            return body, Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+        return body, None
+
+    def convert_stream(self, events: Iterable[SSEEvent], ctx: RelayContext,
+                       state: StreamState) -> Iterator[dict[str, Any] | bytes]:
+        for event in events:
+            data = event.data.strip()
+            if data == "[DONE]":
+                return
+            try:
+                chunk = json.loads(data)
+            except ValueError:
+                continue
+            if not isinstance(chunk, dict):
+                continue
+            if isinstance(chunk.get("error"), dict):
+                yield data.encode()
+                return
+            forward = _note_chunk(chunk, state, ctx)
+            if forward:
+                yield data.encode()
+
+    def models(self) -> list[str]:
+        from oneapi.services.catalog import OPENAI
+
+        return list(OPENAI)
+
+
+def _note_chunk(chunk: dict[str, Any], state: StreamState, ctx: RelayContext) -> bool:
+    """Record the chunk's text and usage; says whether the client should get it."""
+    choices = chunk.get("choices") or []
+    for choice in choices:
+        delta = choice.get("delta") or {}
+        state.add_text(delta.get("content") if isinstance(delta.get("content"), str) else None)
+        state.add_text(delta.get("reasoning_content") if isinstance(delta.get("reasoning_content"), str) else None)
+        for call in delta.get("tool_calls") or []:
+            state.add_text(((call or {}).get("function") or {}).get("arguments"))
+        state.add_text(choice.get("text") if isinstance(choice.get("text"), str) else None)
+        if choice.get("finish_reason"):
+            state.finish_reason = choice["finish_reason"]
+    usage = chunk.get("usage")
+    if isinstance(usage, dict) and (usage.get("prompt_tokens") or usage.get("completion_tokens")):
+        state.usage = Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+        if not choices:
+            # The usage-only chunk goes to clients that asked for it (One API sent it to everyone).
+            state.usage_forwarded = ctx.client_wants_usage
+            return ctx.client_wants_usage
+        state.usage_forwarded = ctx.client_wants_usage
+    # Azure's content-filter chunks carry neither choices nor usage.
+    return bool(choices)
+
+
+def _is_cloudflare_gateway(base_url: str) -> bool:
+    return urlsplit(base_url).hostname == "gateway.ai.cloudflare.com"
+
+
+@register
+class AzureAdaptor(OpenAIAdaptor):
+    """Azure OpenAI: deployments named after the model (dots removed), `api-key` header, and the
+    `api-version` from the channel (config or the legacy `other` field), else the client's query."""
+
+    key = "azure"
+    channel_types = (T.AZURE,)
+
+    def request_url(self, ctx: RelayContext) -> str:
+        path, _, query = ctx.path.partition("?")
+        task = path.removeprefix("/v1/")
+        version = ctx.config.get("api_version") or _query_value(query, "api-version") or AZURE_DEFAULT_API_VERSION
+        deployment = ctx.model if ctx.mode == M.IMAGES else ctx.model.replace(".", "")
+        base = ctx.base_url
+        if _is_cloudflare_gateway(base):
+            return f"{base}/{deployment}/{task}?api-version={version}"
+        return f"{base}/openai/deployments/{deployment}/{task}?api-version={version}"
+
+    def request_headers(self, ctx: RelayContext) -> dict[str, str]:
+        headers = {"api-key": ctx.key, "Content-Type": "application/json"}
+        if ctx.stream:
+            headers["Accept"] = "text/event-stream"
+        return headers
+
+
+def _query_value(query: str, name: str) -> str:
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        if key == name:
+            return value
+    return ""

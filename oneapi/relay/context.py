@@ -1,0 +1,40 @@
+"""What a relay attempt knows, resolved before any byte goes upstream: plain values only, so adaptors
+and the streaming generator never touch the database or the Flask request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from oneapi.relay.modes import RelayMode
+
+
+@dataclass(frozen=True)
+class RelayContext:
+    mode: RelayMode
+    channel_id: int
+    channel_type: int
+    channel_name: str
+    base_url: str
+    key: str
+    model: str
+    """The model sent upstream (after the channel's model mapping)."""
+    original_model: str
+    """The model the client asked for."""
+    stream: bool = False
+    config: dict[str, Any] = field(default_factory=dict)
+    """The channel's `config` JSON, with One API's legacy `other` folded into `api_version`,
+    `library_id` or `plugin` when those are empty."""
+    path: str = ""
+    """The client's request path under the host (e.g. `/v1/chat/completions`), query included."""
+    headers: dict[str, str] = field(default_factory=dict)
+    """Client headers an adaptor may forward (lower-case names: `anthropic-version`, `accept` …)."""
+    client_wants_usage: bool = False
+    """The client asked for a usage chunk (`stream_options.include_usage`)."""
+    prompt_tokens: int = 0
+    """Prompt tokens counted locally before the call; the fallback when the upstream reports none."""
+    request_id: str = ""
+    user_id: int = 0
+    token_id: int = 0
+    token_name: str = ""
+    group: str = "default"

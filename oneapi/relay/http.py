@@ -1,0 +1,43 @@
+"""Upstream HTTP: pooled keep-alive `requests` sessions, one per proxy setting, shared by every request.
+
+Under gevent the sockets are cooperative, so one session serves many greenlets; the pool is sized
+for it. Tests may swap the session with `use_session`.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import requests
+from requests.adapters import HTTPAdapter
+
+POOL_CONNECTIONS = 100
+POOL_MAXSIZE = 1000
+
+_sessions: dict[str, requests.Session] = {}
+_lock = threading.Lock()
+
+
+def session(proxy: str = "") -> requests.Session:
+    current = _sessions.get(proxy)
+    if current is None:
+        with _lock:
+            current = _sessions.get(proxy) or _new_session(proxy)
+            _sessions[proxy] = current
+    return current
+
+
+def _new_session(proxy: str) -> requests.Session:
+    new = requests.Session()
+    adapter = HTTPAdapter(pool_connections=POOL_CONNECTIONS, pool_maxsize=POOL_MAXSIZE, max_retries=0,
+                          pool_block=False)
+    new.mount("http://", adapter)
+    new.mount("https://", adapter)
+    if proxy:
+        new.proxies = {"http": proxy, "https": proxy}
+        new.trust_env = False
+    return new
+
+
+def use_session(proxy: str, replacement: requests.Session) -> None:
+    _sessions[proxy] = replacement

@@ -1,0 +1,85 @@
+"""The client's request, read once: JSON body, model (with One API's per-route defaults), stream
+flag, the prompt's local token count and the reservation inputs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from flask import request
+
+from oneapi.relay.errors import LocalError
+from oneapi.relay.modes import RelayMode
+from oneapi.relay.tokenizer import count_input, count_messages, count_text
+
+DEFAULT_MODELS = {
+    RelayMode.MODERATIONS: "text-moderation-latest",
+    RelayMode.IMAGES: "dall-e-2",
+    RelayMode.AUDIO_TRANSCRIPTION: "whisper-1",
+    RelayMode.AUDIO_TRANSLATION: "whisper-1",
+}
+MAX_TOKENS_LIMIT = (1 << 31) // 2
+
+
+@dataclass
+class Inbound:
+    mode: RelayMode
+    body: dict[str, Any]
+    model: str
+    stream: bool
+    max_tokens: int
+    wants_usage: bool
+
+    def prompt_tokens(self, approximate: bool = False) -> int:
+        body = self.body
+        if self.mode == RelayMode.CHAT:
+            return count_messages(body.get("messages") or [], self.model, approximate)
+        if self.mode == RelayMode.COMPLETIONS:
+            return count_input(body.get("prompt"), approximate)
+        if self.mode in (RelayMode.MODERATIONS, RelayMode.EMBEDDINGS):
+            return count_input(body.get("input"), approximate)
+        if self.mode == RelayMode.EDITS:
+            return count_text(str(body.get("instruction") or ""), approximate) + count_input(body.get("input"))
+        return 0
+
+
+def invalid(message: str) -> LocalError:
+    return LocalError(400, message, code="invalid_text_request")
+
+
+def read_json(mode: RelayMode, path_model: str = "") -> Inbound:
+    """Parse and validate a JSON relay request (chat, completions, embeddings, moderations, edits)."""
+    try:
+        body = json.loads(request.get_data(cache=True) or b"{}")
+    except (ValueError, RecursionError):
+        raise invalid("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise invalid("the request body must be a JSON object")
+    model = body.get("model") or path_model or DEFAULT_MODELS.get(mode, "")
+    if not isinstance(model, str) or not model:
+        raise invalid("field model is required")
+    _validate(mode, body)
+    max_tokens = _max_tokens(body)
+    stream = body.get("stream") is True
+    options = body.get("stream_options")
+    wants_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
+    return Inbound(mode, body, model, stream, max_tokens, wants_usage)
+
+
+def _validate(mode: RelayMode, body: dict[str, Any]) -> None:
+    required = {RelayMode.CHAT: "messages", RelayMode.COMPLETIONS: "prompt", RelayMode.MODERATIONS: "input",
+                RelayMode.EMBEDDINGS: "input", RelayMode.EDITS: "instruction"}.get(mode)
+    if required and body.get(required) in (None, "", []):
+        raise invalid(f"field {required} is required")
+    if mode == RelayMode.CHAT and not isinstance(body.get("messages"), list):
+        raise invalid("field messages must be an array")
+
+
+def _max_tokens(body: dict[str, Any]) -> int:
+    value = body.get("max_completion_tokens", body.get("max_tokens"))
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS_LIMIT:
+        raise invalid("max_tokens is invalid")
+    return value

@@ -1,0 +1,181 @@
+"""The relay against a mock OpenAI upstream through the Flask test client: routing, billing to the
+quota unit, streams, retries, refunds and errors, on every database engine."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import sqlalchemy as sa
+
+from oneapi.extensions import db
+from oneapi.models import Channel, Log, Token, User
+from oneapi.services import options
+from tests import factories
+from tests.upstreams import openai as mock_openai
+from tests.upstreams.server import serve
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    app = mock_openai.create_app()
+    with serve(app) as base:
+        yield app, base
+
+
+@pytest.fixture
+def upstream_app(upstream):
+    app, _ = upstream
+    app.config["REQUESTS"].clear()
+    return app
+
+
+@pytest.fixture
+def payer(app):
+    user = factories.make_user("payer", quota=1_000_000)
+    token = factories.make_token(user, remain_quota=500_000)
+    return user, token
+
+
+def channel(base, **fields):
+    values = {"base_url": base, "models": "gpt-4o,gpt-4o-mini,gpt-4o-429,gpt-4o-500,gpt-4o-401,gpt-4o-html,"
+                                          "gpt-4o-broken,text-embedding-3-small,text-moderation-latest"}
+    return factories.make_channel(**{**values, **fields})
+
+
+def call(client, token, body, path="/v1/chat/completions", **kwargs):
+    return client.post(path, json=body, headers={"Authorization": f"Bearer sk-{token.key}"}, **kwargs)
+
+
+def balances(user, token):
+    db.session.expire_all()
+    return db.session.get(User, user.id).quota, db.session.get(Token, token.id).remain_quota
+
+
+def test_chat_is_relayed_and_billed_to_the_unit(client, upstream, upstream_app, payer):
+    user, token = payer
+    ch = channel(upstream[1])
+    response = call(client, token, {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}],
+                                    "custom_field": {"kept": True}})
+    assert response.status_code == 200, response.json
+    assert response.json["choices"][0]["message"]["content"] == "w0 w1 w2 w3 w4 "
+    sent = upstream_app.config["REQUESTS"][-1]
+    assert sent["headers"]["Authorization"] == "Bearer sk-upstream"
+    assert sent["body"]["custom_field"] == {"kept": True}
+    expected = math.ceil((10 + 5 * 4) * 2.5)
+    assert balances(user, token) == (1_000_000 - expected, 500_000 - expected)
+    row = db.session.scalar(sa.select(Log).where(Log.type == 2))
+    assert (row.quota, row.prompt_tokens, row.completion_tokens, row.channel_id) == (expected, 10, 5, ch.id)
+    assert row.model_name == "gpt-4o" and row.token_name == token.name and "上游" in row.content
+    assert db.session.get(Channel, ch.id).used_quota == expected
+    assert db.session.get(User, user.id).request_count == 1
+
+
+def test_group_ratio_multiplies_the_price(client, upstream, payer):
+    user, token = payer
+    user.group = "vip"
+    db.session.commit()
+    options.update("GroupRatio", json.dumps({"default": 1, "vip": 1.5}))
+    channel(upstream[1], group="vip")
+    assert call(client, token, {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).status_code == 200
+    assert balances(user, token)[0] == 1_000_000 - math.ceil((10 + 5 * 4) * 2.5 * 1.5)
+
+
+def test_stream_is_relayed_chunk_by_chunk_and_billed(client, upstream, payer):
+    user, token = payer
+    channel(upstream[1])
+    response = call(client, token, {"model": "gpt-4o", "stream": True,
+                                    "messages": [{"role": "user", "content": "hi"}]}, buffered=False)
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    assert response.headers["X-Accel-Buffering"] == "no"
+    body = b"".join(response.response).decode()
+    events = [line[6:] for line in body.split("\n\n") if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    texts = [json.loads(e)["choices"][0]["delta"].get("content", "") for e in events[:-1]]
+    assert "".join(texts) == "w0 w1 w2 w3 w4 "
+    assert all(json.loads(e)["choices"] for e in events[:-1]), "no usage-only chunk for a client that did not ask"
+    assert balances(user, token)[0] == 1_000_000 - math.ceil((10 + 5 * 4) * 2.5)
+
+
+def test_stream_usage_chunk_reaches_clients_that_ask(client, upstream, payer):
+    _, token = payer
+    channel(upstream[1])
+    response = call(client, token, {"model": "gpt-4o", "stream": True, "stream_options": {"include_usage": True},
+                                    "messages": [{"role": "user", "content": "hi"}]}, buffered=False)
+    events = [e[6:] for e in b"".join(response.response).decode().split("\n\n") if e.startswith("data: ")]
+    usage_chunks = [json.loads(e) for e in events[:-1] if not json.loads(e)["choices"]]
+    assert len(usage_chunks) == 1 and usage_chunks[0]["usage"]["completion_tokens"] == 5
+
+
+def test_upstream_failure_refunds_the_reservation(client, upstream, payer):
+    user, token = payer
+    channel(upstream[1])
+    response = call(client, token, {"model": "gpt-4o-500", "messages": [{"role": "user", "content": "hi"}]})
+    assert response.status_code == 500
+    assert "request id" in response.json["error"]["message"]
+    assert balances(user, token) == (1_000_000, 500_000)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Log).where(Log.type == 2)) == 0
+
+
+def test_retry_moves_to_another_channel_on_429(client, upstream, upstream_app, payer):
+    user, token = payer
+    options.update("RetryTimes", "2")
+    bad = channel(upstream[1], name="bad", priority=10, model_mapping=json.dumps({"gpt-4o": "gpt-4o-429"}))
+    good = channel(upstream[1], name="good", priority=0)
+    response = call(client, token, {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+    assert response.status_code == 200
+    sent = [r["body"]["model"] for r in upstream_app.config["REQUESTS"]]
+    assert sent == ["gpt-4o-429", "gpt-4o"]
+    row = db.session.scalar(sa.select(Log).where(Log.type == 2))
+    assert row.channel_id == good.id and bad.id != good.id
+
+
+def test_no_retry_on_a_client_error(client, upstream, upstream_app, payer):
+    _, token = payer
+    options.update("RetryTimes", "3")
+    channel(upstream[1], priority=5, model_mapping=json.dumps({"gpt-4o": "gpt-4o-401"}))
+    channel(upstream[1])
+    response = call(client, token, {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+    assert response.status_code == 401 and len(upstream_app.config["REQUESTS"]) == 1
+
+
+def test_an_html_error_page_becomes_one_line(client, upstream, payer):
+    _, token = payer
+    channel(upstream[1])
+    response = call(client, token, {"model": "gpt-4o-html", "messages": [{"role": "user", "content": "hi"}]})
+    assert response.status_code == 502
+    assert "<html" not in response.json["error"]["message"] and "502" in response.json["error"]["message"]
+
+
+def test_model_mapping_rewrites_only_the_model(client, upstream, upstream_app, payer):
+    _, token = payer
+    channel(upstream[1], model_mapping=json.dumps({"gpt-4": "gpt-4o"}), models="gpt-4")
+    body = {"model": "gpt-4", "messages": [{"role": "user", "content": "hi"}], "n": 0, "seed": 0, "extra": [1]}
+    assert call(client, token, body).status_code == 200
+    assert upstream_app.config["REQUESTS"][-1]["body"] == {**body, "model": "gpt-4o"}
+
+
+def test_embeddings_and_moderations(client, upstream, payer):
+    _, token = payer
+    channel(upstream[1])
+    embedding = call(client, token, {"model": "text-embedding-3-small", "input": ["a", "b"]}, "/v1/embeddings")
+    assert embedding.status_code == 200 and len(embedding.json["data"]) == 2
+    moderation = call(client, token, {"input": "hello"}, "/v1/moderations")
+    assert moderation.status_code == 200 and moderation.json["results"][0]["flagged"] is False
+
+
+def test_no_channel_for_the_model(client, payer):
+    _, token = payer
+    response = call(client, token, {"model": "nope", "messages": [{"role": "user", "content": "hi"}]})
+    assert response.status_code == 503
+    assert response.json["error"]["message"].startswith("当前分组 default 下对于模型 nope 无可用渠道")
+
+
+def test_insufficient_quota_is_refused_before_the_upstream(client, upstream, upstream_app, app):
+    user = factories.make_user("poor", quota=10)
+    token = factories.make_token(user, remain_quota=10)
+    channel(upstream[1])
+    response = call(client, token, {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
+    assert response.status_code == 403 and response.json["error"]["code"] == "insufficient_user_quota"
+    assert upstream_app.config["REQUESTS"] == []
