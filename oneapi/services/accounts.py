@@ -31,7 +31,9 @@ def ensure_root(initial_token: str = "", initial_access_token: str = "") -> User
     try:
         db.session.flush()
         if initial_token:
-            db.session.add(Token(id=1, user_id=root.id, key=initial_token, status=1, name="Initial Root Token",
+            # The first key of a fresh database: id 1, as One API gives it, without forcing the id
+            # (an explicit id would leave PostgreSQL's sequence behind).
+            db.session.add(Token(user_id=root.id, key=initial_token, status=1, name="Initial Root Token",
                                  created_time=int(time.time()), accessed_time=int(time.time()), expired_time=-1,
                                  remain_quota=ROOT_QUOTA, unlimited_quota=True))
         db.session.commit()
