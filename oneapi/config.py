@@ -62,7 +62,8 @@ ENV_VARS: tuple[EnvVar, ...] = (
     _var("USER_CONTENT_REQUEST_PROXY", str, "", "Proxy for fetching user-supplied images."),
     _var("USER_CONTENT_REQUEST_TIMEOUT", int, 30, "Seconds for fetching user-supplied images."),
     _var("GEMINI_SAFETY_SETTING", str, "BLOCK_NONE", "Gemini safety threshold."),
-    _var("GEMINI_VERSION", str, "v1", "Gemini API version fallback."),
+    _var("GEMINI_VERSION", str, "v1", "Gemini API version when the channel sets none; when unset, `v1beta` "
+         "(which serves every current model) rather than One API's `v1`."),
     _var("THEME", str, "default", "Console theme (template folder)."),
     _var("GLOBAL_API_RATE_LIMIT", int, 480, "Requests per IP per 180 s on `/api` (0 = off)."),
     _var("GLOBAL_WEB_RATE_LIMIT", int, 240, "Requests per IP per 180 s on web pages (0 = off)."),

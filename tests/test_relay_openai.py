@@ -179,3 +179,25 @@ def test_insufficient_quota_is_refused_before_the_upstream(client, upstream, ups
     response = call(client, token, {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
     assert response.status_code == 403 and response.json["error"]["code"] == "insufficient_user_quota"
     assert upstream_app.config["REQUESTS"] == []
+
+
+def test_a_transient_database_error_while_settling_is_retried(client, upstream, payer, monkeypatch):
+    from oneapi.relay import pipeline
+    from oneapi.services import charging
+
+    user, token = payer
+    channel(upstream[1])
+    real, calls = charging.settle, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise sa.exc.OperationalError("UPDATE users", {}, Exception("server has gone away"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(charging, "settle", flaky)
+    monkeypatch.setattr(pipeline, "SETTLE_RETRY_DELAYS", (0.0,))
+    assert call(client, token, {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).status_code == 200
+    expected = math.ceil((10 + 5 * 4) * 2.5)
+    assert len(calls) == 2 and balances(user, token) == (1_000_000 - expected, 500_000 - expected)
+    assert db.session.scalar(sa.select(sa.func.sum(Log.quota)).where(Log.type == 2)) == expected

@@ -20,6 +20,7 @@ from typing import Any
 
 import requests
 from flask import Flask, Response, current_app, g, request
+from sqlalchemy import exc as sa_exc
 
 from oneapi.extensions import db
 from oneapi.models import LogType
@@ -39,6 +40,7 @@ from oneapi.services import charging, logs, options
 from oneapi.services.charging import Payer
 
 log = logging.getLogger("oneapi.relay")
+SETTLE_RETRY_DELAYS = (0.1, 0.5, 2.0)
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 
 
@@ -138,7 +140,8 @@ class JsonRelay:
             merged.setdefault("api_version", channel.other)
             merged.setdefault("library_id", channel.other)
             merged.setdefault("plugin", channel.other)
-        merged.setdefault("gemini_version", self.config.gemini_version)
+        if "gemini_version" in self.config.explicitly_set:
+            merged.setdefault("gemini_version", self.config.gemini_version)
         merged.setdefault("gemini_safety_setting", self.config.gemini_safety_setting)
         merged.setdefault("enforce_include_usage", self.config.enforce_include_usage)
         return merged
@@ -202,13 +205,25 @@ class JsonRelay:
 
     # -- billing ---------------------------------------------------------------------------------
     def _settle(self, attempt: Attempt, usage: Usage, stream_end: str) -> int:
-        """Charge the final cost and write the consume log, in one transaction."""
+        """Charge the final cost and write the consume log, in one transaction; a transient database
+        failure (lost connection, deadlock, too many connections) is retried, so the charge and its
+        log row are never lost to it."""
+        for delay in SETTLE_RETRY_DELAYS:
+            try:
+                return self._settle_once(attempt, usage, stream_end)
+            except sa_exc.OperationalError:
+                db.session.rollback()
+                log.warning("settling request %s failed; retrying in %.1fs", attempt.ctx.request_id, delay)
+                time.sleep(delay)
+        return self._settle_once(attempt, usage, stream_end)
+
+    def _settle_once(self, attempt: Attempt, usage: Usage, stream_end: str) -> int:
         cost = attempt.price.cost(usage.prompt_tokens, usage.completion_tokens)
         charged = charging.settle(self.payer, self.reserved, cost)
         charging.record_use(self.caller.user_id, attempt.channel.id, charged)
         if options.get_bool("LogConsumeEnabled"):
             logs.record(self.caller.user_id, LogType.CONSUME, attempt.price.describe(usage.source, stream_end),
-                        username=None, token_name=self.caller.token_name, model_name=attempt.ctx.model,
+                        username=self.caller.username, token_name=self.caller.token_name, model_name=attempt.ctx.model,
                         quota=charged, prompt_tokens=usage.prompt_tokens,
                         completion_tokens=usage.completion_tokens, channel_id=attempt.channel.id,
                         request_id=attempt.ctx.request_id, is_stream=attempt.ctx.stream,

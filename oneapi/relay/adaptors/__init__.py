@@ -27,7 +27,7 @@ def get_adaptor(channel_type: int) -> Adaptor:
 def _load() -> None:
     # Explicit list: a provider module registers its adaptor classes when imported.
     # `unsupported` last: it claims every type no provider module registered.
-    from oneapi.relay.adaptors import anthropic, openai, unsupported  # noqa: F401
+    from oneapi.relay.adaptors import anthropic, gemini, openai, unsupported  # noqa: F401
 
 
 _load()
