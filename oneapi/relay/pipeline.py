@@ -73,8 +73,7 @@ class JsonRelay:
     def run(self) -> Response:
         candidates = self._candidates()
         attempt = self._prepare(self._first_channel(candidates))
-        self.reserved = charging.reserve(self.payer, attempt.price.reservation(self.prompt_tokens,
-                                                                             self.inbound.max_tokens))
+        self.reserved = charging.reserve(self.payer, self.reservation(attempt))
         retries = 0 if self.caller.pinned_channel else max(options.get_int("RetryTimes"), 0)
         while True:
             try:
@@ -90,6 +89,20 @@ class JsonRelay:
             except BaseException:
                 charging.refund(self.payer, self.reserved)
                 raise
+
+    # -- what a request costs (subclasses price images and audio differently) -------------------
+    def reservation(self, attempt: Attempt) -> int:
+        return attempt.price.reservation(self.prompt_tokens, self.inbound.max_tokens)
+
+    def cost(self, attempt: Attempt, usage: Usage) -> int:
+        return attempt.price.cost(usage.prompt_tokens, usage.completion_tokens)
+
+    def describe(self, attempt: Attempt, usage: Usage, stream_end: str) -> str:
+        return attempt.price.describe(usage.source, stream_end)
+
+    def encode(self, body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+        """The upstream request body and any header it needs besides the adaptor's."""
+        return json.dumps(body, ensure_ascii=False).encode(), {}
 
     # -- channels -----------------------------------------------------------------------------
     def _candidates(self) -> list[cache.ChannelState]:
@@ -173,10 +186,11 @@ class JsonRelay:
 
     def _post(self, attempt: Attempt, body: dict[str, Any]) -> requests.Response:
         timeout = self.config.relay_timeout or None
+        data, extra_headers = self.encode(body)
+        headers = {**attempt.adaptor.request_headers(attempt.ctx), **extra_headers}
         try:
             return session(self.config.relay_proxy).post(
-                attempt.adaptor.request_url(attempt.ctx), data=json.dumps(body, ensure_ascii=False).encode(),
-                headers=attempt.adaptor.request_headers(attempt.ctx), stream=attempt.ctx.stream,
+                attempt.adaptor.request_url(attempt.ctx), data=data, headers=headers, stream=attempt.ctx.stream,
                 timeout=(timeout or 30, timeout))
         except requests.Timeout:
             raise UpstreamError(504, "upstream timed out", code="upstream_timeout", connection=True) from None
@@ -218,11 +232,11 @@ class JsonRelay:
         return self._settle_once(attempt, usage, stream_end)
 
     def _settle_once(self, attempt: Attempt, usage: Usage, stream_end: str) -> int:
-        cost = attempt.price.cost(usage.prompt_tokens, usage.completion_tokens)
+        cost = self.cost(attempt, usage)
         charged = charging.settle(self.payer, self.reserved, cost)
         charging.record_use(self.caller.user_id, attempt.channel.id, charged)
         if options.get_bool("LogConsumeEnabled"):
-            logs.record(self.caller.user_id, LogType.CONSUME, attempt.price.describe(usage.source, stream_end),
+            logs.record(self.caller.user_id, LogType.CONSUME, self.describe(attempt, usage, stream_end),
                         username=self.caller.username, token_name=self.caller.token_name, model_name=attempt.ctx.model,
                         quota=charged, prompt_tokens=usage.prompt_tokens,
                         completion_tokens=usage.completion_tokens, channel_id=attempt.channel.id,

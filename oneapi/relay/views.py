@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from oneapi.relay import catalogview, pipeline
+from oneapi.relay import catalogview, media, pipeline
 from oneapi.relay.auth import authenticate
 from oneapi.relay.errors import LocalError, RelayError
 from oneapi.relay.modes import RelayMode
@@ -45,6 +45,26 @@ def engine_embeddings(model: str):
 @bp.post("/moderations")
 def moderations():
     return pipeline.relay_json(RelayMode.MODERATIONS)
+
+
+@bp.post("/images/generations")
+def image_generations():
+    return media.relay_image()
+
+
+@bp.post("/audio/speech")
+def audio_speech():
+    return media.relay_speech()
+
+
+@bp.post("/audio/transcriptions")
+def audio_transcriptions():
+    return media.relay_transcription(RelayMode.AUDIO_TRANSCRIPTION)
+
+
+@bp.post("/audio/translations")
+def audio_translations():
+    return media.relay_transcription(RelayMode.AUDIO_TRANSLATION)
 
 
 @bp.get("/models")

@@ -1,0 +1,156 @@
+"""Images and audio through the relay, priced as One API prices them and with its money bugs fixed:
+images are reserved in full before the call and only charged when the upstream succeeded; text to
+speech is charged per character of input; transcripts are charged by their tokens with the model
+and group ratios applied (One API charged the bare token count)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+from flask import Response, request
+
+from oneapi.relay.auth import authenticate, check_model_allowed
+from oneapi.relay.errors import LocalError, UpstreamError
+from oneapi.relay.inbound import DEFAULT_MODELS, Inbound, read_json
+from oneapi.relay.modes import RelayMode
+from oneapi.relay.pipeline import Attempt, JsonRelay
+from oneapi.relay.tokenizer import count_text
+from oneapi.relay.usage import Usage
+from oneapi.services import billing, options
+
+MAX_SPEECH_INPUT = 4096
+TRANSCRIPT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
+
+
+def relay_image() -> Response:
+    caller = authenticate(request.headers.get("Authorization", ""))
+    inbound = read_json(RelayMode.IMAGES)
+    check_model_allowed(caller, inbound.model)
+    return ImageRelay(caller, inbound).run()
+
+
+def relay_speech() -> Response:
+    caller = authenticate(request.headers.get("Authorization", ""))
+    inbound = read_json(RelayMode.AUDIO_SPEECH)
+    check_model_allowed(caller, inbound.model)
+    text = inbound.body.get("input")
+    if not isinstance(text, str) or not text:
+        raise LocalError(400, "field input is required", code="invalid_request")
+    if len(text) > MAX_SPEECH_INPUT:
+        raise LocalError(400, f"input is longer than {MAX_SPEECH_INPUT} characters", code="text_too_long")
+    return SpeechRelay(caller, inbound).run()
+
+
+def relay_transcription(mode: RelayMode) -> Response:
+    caller = authenticate(request.headers.get("Authorization", ""))
+    # Keep the raw multipart body before the form is parsed: it is forwarded upstream byte for byte.
+    request.get_data(cache=True)
+    if "file" not in request.files:
+        raise LocalError(400, "a multipart field `file` is required", code="invalid_request")
+    model = request.form.get("model") or DEFAULT_MODELS[mode]
+    response_format = request.form.get("response_format") or "json"
+    if response_format not in TRANSCRIPT_FORMATS:
+        raise LocalError(400, f"response_format must be one of {', '.join(TRANSCRIPT_FORMATS)}",
+                         code="unexpected_response_format")
+    check_model_allowed(caller, model)
+    inbound = Inbound(mode, {"model": model, "response_format": response_format}, model, False, 0, False)
+    return TranscriptionRelay(caller, inbound).run()
+
+
+class ImageRelay(JsonRelay):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        body = self.inbound.body
+        self.size = str(body.get("size") or "1024x1024")
+        self.quality = str(body.get("quality") or "standard")
+        self.n = body.get("n") if isinstance(body.get("n"), int) and not isinstance(body.get("n"), bool) else 1
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str) or not prompt:
+            raise LocalError(400, "prompt is required", code="prompt_missing")
+        try:
+            billing.check_image_request(self.inbound.model, self.size, self.n, prompt)
+        except billing.ImageRequestError as exc:
+            raise LocalError(400, str(exc), code=exc.code) from None
+
+    def reservation(self, attempt: Attempt) -> int:
+        price = attempt.price
+        return billing.image_quota(attempt.ctx.model, self.size, self.quality, self.n, price.model_ratio,
+                                   price.group_ratio)
+
+    def cost(self, attempt: Attempt, usage: Usage) -> int:
+        return self.reservation(attempt)
+
+    def describe(self, attempt: Attempt, usage: Usage, stream_end: str) -> str:
+        return f"倍率：{attempt.price.model_ratio:.2f} × {attempt.price.group_ratio:.2f}，{self.n} × {self.size}"
+
+    def _complete(self, attempt: Attempt, response: requests.Response) -> Response:
+        raw = response.content
+        self._settle(attempt, Usage(0, 0), stream_end="")
+        return Response(raw, status=response.status_code, mimetype="application/json")
+
+
+class SpeechRelay(JsonRelay):
+    """Audio bytes are passed through as the upstream sends them."""
+
+    def reservation(self, attempt: Attempt) -> int:
+        return billing.tts_quota(self.inbound.body["input"], attempt.price.ratio)
+
+    def cost(self, attempt: Attempt, usage: Usage) -> int:
+        return self.reservation(attempt)
+
+    def describe(self, attempt: Attempt, usage: Usage, stream_end: str) -> str:
+        characters = len(self.inbound.body["input"])
+        return f"倍率：{attempt.price.model_ratio:.2f} × {attempt.price.group_ratio:.2f}，{characters} 字符"
+
+    def _complete(self, attempt: Attempt, response: requests.Response) -> Response:
+        audio = response.content
+        self._settle(attempt, Usage(len(self.inbound.body["input"]), 0), stream_end="")
+        return Response(audio, status=response.status_code,
+                        content_type=response.headers.get("Content-Type", "audio/mpeg"))
+
+
+class TranscriptionRelay(JsonRelay):
+    """The client's multipart form goes upstream unchanged; the transcript's tokens set the price."""
+
+    def reservation(self, attempt: Attempt) -> int:
+        return billing.pre_consume_quota(options.get_int("PreConsumedQuota"), 0, 0, attempt.price.ratio)
+
+    def cost(self, attempt: Attempt, usage: Usage) -> int:
+        return billing.transcription_quota(usage.completion_tokens, attempt.price.model_ratio,
+                                           attempt.price.group_ratio)
+
+    def encode(self, body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+        return request.get_data(cache=True), {"Content-Type": request.content_type or ""}
+
+    def _upstream_body(self, attempt: Attempt) -> dict[str, Any]:
+        return {}
+
+    def _complete(self, attempt: Attempt, response: requests.Response) -> Response:
+        raw = response.content
+        text = transcript_text(raw, self.inbound.body["response_format"])
+        if text is None:
+            raise UpstreamError(502, "upstream answered an unreadable transcript", code="get_text_from_body_err")
+        self._settle(attempt, Usage(0, count_text(text), "counted"), stream_end="")
+        return Response(raw, status=response.status_code,
+                        content_type=response.headers.get("Content-Type", "application/json"))
+
+
+def transcript_text(raw: bytes, response_format: str) -> str | None:
+    """The spoken text of a transcription answer in any of OpenAI's formats."""
+    body = raw.decode("utf-8", errors="replace")
+    if response_format in ("json", "verbose_json"):
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return None
+        return parsed.get("text") if isinstance(parsed, dict) and isinstance(parsed.get("text"), str) else None
+    if response_format in ("srt", "vtt"):
+        return "\n".join(line.strip() for line in body.splitlines() if _is_caption_text(line))
+    return body.strip()
+
+
+def _is_caption_text(line: str) -> bool:
+    stripped = line.strip()
+    return bool(stripped) and "-->" not in stripped and not stripped.isdigit() and stripped != "WEBVTT"
