@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from oneapi.relay import catalogview, media, pipeline
+from oneapi.relay import catalogview, media, pipeline, proxy
 from oneapi.relay.auth import authenticate
 from oneapi.relay.errors import LocalError, RelayError
 from oneapi.relay.modes import RelayMode
@@ -65,6 +65,11 @@ def audio_transcriptions():
 @bp.post("/audio/translations")
 def audio_translations():
     return media.relay_transcription(RelayMode.AUDIO_TRANSLATION)
+
+
+@bp.route("/oneapi/proxy/<channel_id>/<path:target>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def channel_proxy(channel_id: str, target: str):
+    return proxy.relay_proxy(channel_id, target)
 
 
 @bp.get("/models")
