@@ -31,14 +31,14 @@ class Caller:
     pinned_channel: int = 0
 
 
-def parse_authorization(header: str) -> tuple[str, str]:
-    """(key, channel suffix) from the header value."""
+def parse_authorization(header: str) -> tuple[str, str | None]:
+    """(key, channel suffix) from the header value; the suffix is None when there is no `-` at all."""
     value = header.strip()
     if value.startswith("Bearer "):
         value = value[len("Bearer "):].strip()
     value = value.removeprefix("sk-")
-    key, _, channel = value.partition("-")
-    return key, channel
+    key, dash, channel = value.partition("-")
+    return key, channel if dash else None
 
 
 def authenticate(header: str) -> Caller:
@@ -89,12 +89,12 @@ def check_subnet(subnets: str, address: str) -> None:
     raise LocalError(403, f"该令牌只能在指定网段使用：{subnets}，当前 ip：{address}")
 
 
-def _pinned_channel(suffix: str, role: int) -> int:
-    if not suffix:
+def _pinned_channel(suffix: str | None, role: int) -> int:
+    if suffix is None:
         return 0
     if role < Role.ADMIN:
         raise LocalError(403, "普通用户不支持指定渠道")
-    if not (suffix.isascii() and suffix.isdigit()) or len(suffix) > 18:
+    if not (suffix.isascii() and suffix.isdigit()) or len(suffix) > 18 or int(suffix) == 0:
         raise LocalError(400, "无效的渠道 Id")
     return int(suffix)
 

@@ -19,8 +19,10 @@ bp.before_request(check_global_api)
 
 @bp.errorhandler(RelayError)
 def billing_error(exc: RelayError):
-    # One API answers these routes' errors with HTTP 200.
-    return jsonify(exc.body(g.get("request_id", "")))
+    # Key refusals keep their status (One API checks the key in middleware); the handlers' own
+    # failures answer HTTP 200, as One API's do.
+    status = exc.status if exc.status in (401, 403) else 200
+    return jsonify(exc.body(g.get("request_id", ""))), status
 
 
 def _amount(quota: int) -> float | int:
@@ -48,8 +50,8 @@ def usage():
         used = db.session.get(Token, caller.token_id).used_quota or 0
     else:
         used = db.session.get(User, caller.user_id).used_quota or 0
-    per_unit = options.get_float("QuotaPerUnit") or 500000
-    return jsonify(object="list", total_usage=used / per_unit * 100)
+    amount = _amount(used)
+    return jsonify(object="list", total_usage=amount * 100)
 
 
 for _prefix in ("", "/v1"):
