@@ -201,3 +201,18 @@ def test_a_transient_database_error_while_settling_is_retried(client, upstream, 
     expected = math.ceil((10 + 5 * 4) * 2.5)
     assert len(calls) == 2 and balances(user, token) == (1_000_000 - expected, 500_000 - expected)
     assert db.session.scalar(sa.select(sa.func.sum(Log.quota)).where(Log.type == 2)) == expected
+
+
+def test_an_upstream_failing_mid_stream_gets_an_error_event_and_bills_the_part(client, upstream, payer):
+    user, token = payer
+    channel(upstream[1])
+    response = call(client, token, {"model": "gpt-4o-broken", "stream": True,
+                                    "messages": [{"role": "user", "content": "hi"}]}, buffered=False)
+    events = [e[6:] for e in b"".join(response.response).decode().split("\n\n") if e.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    assert "error" in json.loads(events[-2])
+    delivered = "".join(json.loads(e)["choices"][0]["delta"].get("content", "") for e in events[:-2])
+    assert delivered == "w0 w1 "
+    row = db.session.scalar(sa.select(Log).where(Log.type == 2))
+    assert row.completion_tokens > 0 and "上游出错" in row.content and "本地计数" in row.content
+    assert balances(user, token)[0] == 1_000_000 - row.quota
