@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from oneapi.extensions import db
 from oneapi.models import Channel, Token, User
 from oneapi.relay.errors import LocalError
+from oneapi.services import usage_batch
 
 MAX_SETTLE_ROUNDS = 5
 
@@ -57,7 +58,12 @@ def settle(payer: Payer, reserved: int, cost: int) -> int:
 
 
 def record_use(user_id: int, channel_id: int, quota: int) -> None:
-    """The user's and the channel's used quota and request count (in the caller's transaction)."""
+    """The user's and the channel's used quota and request count (in the caller's transaction, or
+    gathered for the next batch write with BATCH_UPDATE_ENABLED)."""
+    pending = usage_batch.batch()
+    if pending is not None:
+        pending.add(user_id, channel_id, quota)
+        return
     db.session.execute(sa.update(User).where(User.id == user_id).values(
         used_quota=User.used_quota + quota, request_count=User.request_count + 1))
     if channel_id:
