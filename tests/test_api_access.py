@@ -89,9 +89,9 @@ ROUTES = [
     Route("GET", "/api/channel/search", ADMIN, "/api/channel/search?keyword=ch"),
     Route("GET", "/api/channel/models", ADMIN, "/api/channel/models", None, BARE_LIST),
     Route("GET", "/api/channel/<channel_id>", ADMIN, "/api/channel/{channel}"),
-    Route("GET", "/api/channel/test", ADMIN, "/api/channel/test?scope=all", None, NOT_YET),
+    Route("GET", "/api/channel/test", ADMIN, "/api/channel/test?scope=disabled"),
     Route("GET", "/api/channel/test/<channel_id>", ADMIN, "/api/channel/test/{channel}?model=gpt-4o", None, NOT_YET),
-    Route("GET", "/api/channel/update_balance", ADMIN, "/api/channel/update_balance", None, NOT_YET),
+    Route("GET", "/api/channel/update_balance", ADMIN, "/api/channel/update_balance"),
     Route("GET", "/api/channel/update_balance/<channel_id>", ADMIN, "/api/channel/update_balance/{channel}", None,
           NOT_YET),
     Route("POST", "/api/channel/", ADMIN, "/api/channel/",
@@ -158,7 +158,8 @@ def world(app, user, admin, other_user):
     token = factories.make_token(user, name="key")
     factories.make_log(user, content="test call")
     factories.make_log(other_user, content="test call by bob")
-    channel = factories.make_channel("ch")
+    # A closed local port: the channel test and balance routes really call the channel.
+    channel = factories.make_channel("ch", base_url="http://127.0.0.1:9")
     redemption = factories.make_redemption(admin, name="code")
     return {"user": user.id, "token": token.id, "channel": channel.id, "redemption": redemption.id,
             "redemption_key": redemption.key}

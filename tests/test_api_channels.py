@@ -3,7 +3,6 @@ for every channel, edits, deletions, search, the model catalogue and the routes 
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from oneapi.extensions import db
@@ -173,16 +172,6 @@ def test_model_catalogue_is_answered_without_the_envelope(admin_client):
     ids = [m["id"] for m in body["data"]]
     assert "gpt-4o" in ids
     assert all(m["object"] == "model" and m["root"] == m["id"] for m in body["data"])
-
-
-@pytest.mark.parametrize("path", ["/api/channel/test?scope=all", "/api/channel/test/{id}?model=gpt-4o",
-                                  "/api/channel/update_balance", "/api/channel/update_balance/{id}"])
-def test_channel_test_and_balance_routes_say_they_are_not_available_yet(admin_client, path):
-    path = path.format(id=factories.make_channel("probe").id)
-    body = admin_client.get(path).json
-    assert body["success"] is False and "尚未实现" in body["message"]
-    english = admin_client.get(path, headers={"Accept-Language": "en-US"}).json
-    assert english["success"] is False and "not available yet" in english["message"]
 
 
 def test_common_user_cannot_manage_channels(user_client):

@@ -7,10 +7,9 @@ from flask import jsonify
 from oneapi.api import bp
 from oneapi.api.envelope import ok
 from oneapi.api.params import Body, page, path_id, query_str
-from oneapi.api.pending import not_yet
 from oneapi.api.shapes import channel_json
 from oneapi.auth.decorators import admin_required
-from oneapi.services import catalog, channels
+from oneapi.services import balances, catalog, channels, channeltests
 
 
 def _fields(body: Body) -> dict:
@@ -79,11 +78,29 @@ def channel_delete(channel_id: str):
     return ok()
 
 
-for _rule, _name, _feature in (
-    ("/channel/test", "channel_test_all", "Channel test"),
-    ("/channel/test/<channel_id>", "channel_test", "Channel test"),
-    ("/channel/update_balance", "channel_update_balances", "Balance update"),
-    ("/channel/update_balance/<channel_id>", "channel_update_balance", "Balance update"),
-):
-    bp.add_url_rule(_rule, _name, admin_required(not_yet(_feature)), methods=["GET"])
+# One API's channel test and balance routes mutate on GET; they are kept for its clients.
+@bp.get("/channel/test")
+@admin_required
+def channel_test_all():
+    channeltests.test_all(query_str("scope") or "all")
+    return ok()
 
+
+@bp.get("/channel/test/<channel_id>")
+@admin_required
+def channel_test(channel_id: str):
+    result = channeltests.test_channel(path_id(channel_id), query_str("model"))
+    # One API's extra top-level keys: `time` in seconds and `modelName`.
+    return jsonify(success=result.success, message=result.message, time=result.seconds, modelName=result.model)
+
+
+@bp.get("/channel/update_balance")
+@admin_required
+def channel_update_balances():
+    return ok(balances.update_all())
+
+
+@bp.get("/channel/update_balance/<channel_id>")
+@admin_required
+def channel_update_balance(channel_id: str):
+    return ok(balance=balances.update_balance(path_id(channel_id)))

@@ -24,7 +24,7 @@ from sqlalchemy import exc as sa_exc
 
 from oneapi.extensions import db
 from oneapi.models import LogType
-from oneapi.relay import cache, channeltypes, selection
+from oneapi.relay import cache, channeltypes, health, selection
 from oneapi.relay.adaptors import get_adaptor
 from oneapi.relay.adaptors.base import Adaptor
 from oneapi.relay.auth import Caller, authenticate, check_model_allowed
@@ -77,8 +77,9 @@ class JsonRelay:
         retries = 0 if self.caller.pinned_channel else max(options.get_int("RetryTimes"), 0)
         while True:
             try:
-                return self._call(attempt)
+                response = self._call(attempt)
             except UpstreamError as exc:
+                health.record_failure(attempt.channel.id, exc)
                 self.failed.append(attempt.channel.id)
                 nxt = self._next_channel(exc, candidates, retries)
                 if nxt is None:
@@ -89,6 +90,10 @@ class JsonRelay:
             except BaseException:
                 charging.refund(self.payer, self.reserved)
                 raise
+            else:
+                if not self.failed:
+                    health.record_success(attempt.channel.id)
+                return response
 
     # -- what a request costs (subclasses price images and audio differently) -------------------
     def reservation(self, attempt: Attempt) -> int:

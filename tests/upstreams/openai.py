@@ -163,3 +163,14 @@ def _stream(app: Flask, kind: str, body: dict[str, Any], model: str) -> Response
             app.config["CLOSED"].append(time.monotonic())
 
     return Response(generate(), mimetype="text/event-stream")
+
+
+def create_slow_app(delay: float, **kwargs: Any) -> Flask:
+    """The mock above, answering every request only after `delay` seconds (a slow channel)."""
+    app = create_app(**kwargs)
+
+    @app.before_request
+    def wait() -> None:
+        time.sleep(delay)
+
+    return app

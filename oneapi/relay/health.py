@@ -1,0 +1,165 @@
+"""Channel health after each relay attempt: One API's rules for errors that prove a channel dead, the
+ENABLE_METRIC success-rate window, and the automatic disable/enable they lead to.
+
+Every automatic status change is written as a system log row (type 4) naming the channel, so the
+reason survives restarts without adding a column to One API's `channels` table.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+
+import sqlalchemy as sa
+from flask import current_app
+
+from oneapi.extensions import db
+from oneapi.models import Channel, ChannelStatus, Log, LogType
+from oneapi.relay.errors import UpstreamError
+from oneapi.services import channels, logs, options
+
+log = logging.getLogger("oneapi.health")
+
+# monitor/manage.go ShouldDisableChannel.
+FATAL_TYPES = frozenset({"insufficient_quota", "authentication_error", "permission_error", "forbidden"})
+FATAL_CODES = frozenset({"invalid_api_key", "account_deactivated"})
+FATAL_PHRASES = ("your access was terminated", "violation of our policies", "your credit balance is too low",
+                 "organization has been disabled", "credit", "balance", "permission denied",
+                 "organization has been restricted", "api key not valid", "api key expired", "已欠费")
+DISABLED_MARK = "已被禁用，原因："
+
+
+def should_disable(error: UpstreamError) -> bool:
+    """Whether the error says the channel's account or key is unusable, not just busy or broken.
+
+    Only the rules: whether to act on them is `AutomaticDisableChannelEnabled`'s call.
+    """
+    if error.status == 401 or error.type in FATAL_TYPES:
+        return True
+    if isinstance(error.code, str) and error.code in FATAL_CODES:
+        return True
+    message = (error.message or "").lower()
+    return any(phrase in message for phrase in FATAL_PHRASES)
+
+
+class SuccessWindow:
+    """The last outcomes of each channel, shared by every relay thread or greenlet of the process.
+
+    One API kept this map in two goroutines without a lock; ours is guarded.
+    """
+
+    def __init__(self) -> None:
+        self._outcomes: dict[int, deque[bool]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, channel_id: int, success: bool, size: int, threshold: float) -> float | None:
+        """Record one outcome. After a failure that leaves a full window below `threshold`, the
+        window is emptied and its success rate returned; otherwise None."""
+        with self._lock:
+            window = self._outcomes.get(channel_id)
+            if window is None or window.maxlen != size:
+                window = self._outcomes[channel_id] = deque(window or (), maxlen=size)
+            window.append(success)
+            if success or len(window) < size:
+                return None
+            rate = sum(window) / len(window)
+            if rate >= threshold:
+                return None
+            window.clear()
+            return rate
+
+    def forget(self, channel_id: int | None = None) -> None:
+        with self._lock:
+            if channel_id is None:
+                self._outcomes.clear()
+            else:
+                self._outcomes.pop(channel_id, None)
+
+
+_window = SuccessWindow()
+
+
+def record_success(channel_id: int) -> None:
+    """A first relay attempt on the channel succeeded (One API counts only first attempts)."""
+    try:
+        _count(channel_id, True)
+    except Exception:
+        log.exception("recording the success of channel #%s failed", channel_id)
+
+
+def record_failure(channel_id: int, error: UpstreamError) -> None:
+    """A relay attempt on the channel failed: disable the channel when the error proves it dead and
+    the admin allows automatic disabling, otherwise count the failure in the success-rate window.
+
+    Never raises: the client's answer must not depend on bookkeeping.
+    """
+    try:
+        if should_disable(error) and options.get_bool("AutomaticDisableChannelEnabled"):
+            disable_channel(channel_id, error.message or f"status code {error.status}")
+            return
+        _count(channel_id, False)
+    except Exception:
+        log.exception("recording the failure of channel #%s failed", channel_id)
+        db.session.rollback()
+
+
+def _count(channel_id: int, success: bool) -> None:
+    config = current_app.config["ONEAPI"]
+    if not config.enable_metric:
+        return
+    size = max(config.metric_queue_size, 1)
+    threshold = config.metric_success_rate_threshold
+    rate = _window.add(channel_id, success, size, threshold)
+    if rate is None:
+        return
+    reason = (f"该渠道（#{channel_id}）在最近 {size} 次调用中成功率为 {rate * 100:.2f}%，"
+              f"低于阈值 {threshold * 100:.2f}%")
+    # Unlike One API, the success rate obeys the admin's switch like every other automatic disable.
+    if options.get_bool("AutomaticDisableChannelEnabled"):
+        disable_channel(channel_id, reason)
+    else:
+        log.warning("channel #%s not disabled (AutomaticDisableChannelEnabled is off): %s", channel_id, reason)
+
+
+def disable_channel(channel_id: int, reason: str) -> bool:
+    """Auto-disable (status 3) a channel that is still enabled, with its reason as a system log row in
+    the same commit. A channel an admin disabled by hand stays manually disabled, so that automatic
+    re-enabling can never undo the admin's decision. Returns whether the status changed."""
+    channel = db.session.get(Channel, channel_id, populate_existing=True)
+    if channel is None or channel.status != ChannelStatus.ENABLED:
+        return False
+    content = f"渠道「{channel.name}」（#{channel.id}）{DISABLED_MARK}{reason}"
+    logs.record(0, LogType.SYSTEM, content, username="", channel_id=channel.id)
+    channels.set_status(channel.id, ChannelStatus.AUTO_DISABLED)
+    _window.forget(channel_id)
+    log.warning("%s (notification emails are not sent)", content)
+    return True
+
+
+def enable_channel(channel_id: int) -> bool:
+    """Re-enable a channel that was disabled automatically (status 3 only), logged like a disable."""
+    channel = db.session.get(Channel, channel_id, populate_existing=True)
+    if channel is None or channel.status != ChannelStatus.AUTO_DISABLED:
+        return False
+    content = f"渠道「{channel.name}」（#{channel.id}）已被启用"
+    logs.record(0, LogType.SYSTEM, content, username="", channel_id=channel.id)
+    channels.set_status(channel.id, ChannelStatus.ENABLED)
+    _window.forget(channel_id)
+    log.info("%s (notification emails are not sent)", content)
+    return True
+
+
+def last_disable_reason(channel_id: int) -> str | None:
+    """Why the channel was last disabled automatically, from its newest disable log row; None if never."""
+    marker = f"（#{channel_id}）{DISABLED_MARK}"
+    content = db.session.scalar(
+        sa.select(Log.content)
+        .where(Log.type == LogType.SYSTEM, Log.channel_id == channel_id, Log.content.contains(marker, autoescape=True))
+        .order_by(Log.id.desc()).limit(1))
+    return content.partition(marker)[2] if content else None
+
+
+def forget_metrics() -> None:
+    """Empty every channel's success-rate window (tests; a fresh start)."""
+    _window.forget()

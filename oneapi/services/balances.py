@@ -1,0 +1,189 @@
+"""Channel balances (One API's controller/channel-billing.go): ask the provider how much credit the
+channel's key has left, for the channel types whose provider publishes it, and save it on the channel.
+
+The channel's base URL is always honoured (One API did so only for OpenAI, Custom and CloseAI), so
+mirrors and relays in front of a provider are asked instead of the provider's own host.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import requests
+import sqlalchemy as sa
+from flask import current_app
+
+from oneapi.errors import OneAPIError
+from oneapi.extensions import db
+from oneapi.models import Channel, ChannelStatus
+from oneapi.relay.channeltypes import INFO
+from oneapi.relay.channeltypes import ChannelType as T
+from oneapi.relay.http import session
+from oneapi.services import channels
+
+log = logging.getLogger("oneapi.balances")
+
+
+class BalanceError(OneAPIError):
+    """The provider did not tell the balance (or cannot)."""
+
+
+def update_balance(channel_id: int) -> float:
+    """Fetch the channel's balance from its provider and save it with the time; returns it."""
+    channel = channels.get_channel(channel_id)
+    provider = PROVIDERS.get(channel.type)
+    if provider is None:
+        label = INFO[T(channel.type)].label if channel.type in T._value2member_map_ else str(channel.type)
+        raise BalanceError("{feature} 尚未实现", feature=f"{label} 余额查询")
+    default_base, fetch = provider
+    base = (channel.base_url or "").strip().rstrip("/") or default_base
+    if not base:
+        raise BalanceError("请先设置渠道的 Base URL")
+    key = channel.key or ""
+    # The provider may take a while: no database connection is held meanwhile.
+    db.session.commit()
+    balance = fetch(base, key)
+    db.session.execute(sa.update(Channel).where(Channel.id == channel_id)
+                       .values(balance=balance, balance_updated_time=int(time.time())))
+    db.session.commit()
+    return balance
+
+
+def update_all() -> int:
+    """Refresh every enabled channel whose provider publishes a balance; returns how many succeeded.
+
+    One API's route for this did nothing (its loop was commented out). A channel whose provider
+    fails is logged and skipped; unlike One API's unused loop, a zero balance does not disable it.
+    """
+    ids = list(db.session.scalars(sa.select(Channel.id).where(
+        Channel.status == ChannelStatus.ENABLED, Channel.type.in_(list(PROVIDERS))).order_by(Channel.id)))
+    updated = 0
+    for channel_id in ids:
+        try:
+            update_balance(channel_id)
+        except OneAPIError as exc:
+            log.warning("balance of channel #%s not updated: %s", channel_id, exc.text())
+            continue
+        updated += 1
+    return updated
+
+
+# -- talking to the providers ------------------------------------------------------------------------
+
+def _get(url: str, headers: dict[str, str]) -> Any:
+    """GET a provider's JSON; anything but a 200 with JSON is a BalanceError, as One API's `status code: N`."""
+    config = current_app.config["ONEAPI"]
+    timeout = config.relay_timeout or None
+    try:
+        response = session(config.relay_proxy).get(url, headers=headers, timeout=(timeout or 30, timeout))
+    except requests.RequestException as exc:
+        raise BalanceError(f"request failed: {type(exc).__name__}") from None
+    with response:
+        if response.status_code != 200:
+            raise BalanceError(f"status code: {response.status_code}")
+        try:
+            return response.json()
+        except ValueError:
+            raise BalanceError("invalid JSON in the balance response") from None
+
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _object(body: Any) -> dict[str, Any]:
+    return body if isinstance(body, dict) else {}
+
+
+def _number(body: Any, *path: str) -> float:
+    """The number at `path` in a JSON body; providers send some as strings ("12.34")."""
+    value = body
+    for name in path:
+        value = value.get(name) if isinstance(value, dict) else None
+    if isinstance(value, bool) or value is None:
+        raise BalanceError(f"unexpected balance response: no {'.'.join(path)}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise BalanceError(f"unexpected balance response: {'.'.join(path)} is not a number")
+    return number
+
+
+def _openai(base: str, key: str) -> float:
+    """Hard limit minus this month's usage (cents); the last 100 days for accounts without a payment
+    method. https://platform.openai.com/account/billing (the legacy dashboard endpoints)."""
+    subscription = _get(f"{base}/v1/dashboard/billing/subscription", _bearer(key))
+    today = date.today()
+    paying = _object(subscription).get("has_payment_method")
+    start = today.replace(day=1) if paying else today - timedelta(days=100)
+    usage = _get(f"{base}/v1/dashboard/billing/usage?start_date={start:%Y-%m-%d}&end_date={today:%Y-%m-%d}",
+                 _bearer(key))
+    return _number(subscription, "hard_limit_usd") - _number(usage, "total_usage") / 100
+
+
+def _credit_grants(field: str) -> Callable[[str, str], float]:
+    """OpenAI's legacy credit-grants summary, which proxies (CloseAI, AIGC2D, API2GPT) kept serving."""
+    def fetch(base: str, key: str) -> float:
+        return _number(_get(f"{base}/dashboard/billing/credit_grants", _bearer(key)), field)
+    return fetch
+
+
+def _openai_sb(base: str, key: str) -> float:
+    body = _object(_get(f"{base}/sb-api/user/status?api_key={quote(key, safe='')}", _bearer(key)))
+    if not isinstance(body.get("data"), dict):
+        raise BalanceError(str(body.get("msg") or "no data"))
+    return _number(body, "data", "credit")
+
+
+def _aiproxy(base: str, key: str) -> float:
+    body = _object(_get(f"{base}/api/report/getUserOverview", {"Api-Key": key}))
+    if body.get("success") is not True:
+        raise BalanceError(f"code: {body.get('error_code', 0)}, message: {body.get('message', '')}")
+    return _number(body, "data", "totalPoints")
+
+
+def _siliconflow(base: str, key: str) -> float:
+    """https://docs.siliconflow.cn/api-reference/userinfo/get-user-info: `code` 20000 means success."""
+    body = _object(_get(f"{base}/v1/user/info", _bearer(key)))
+    if body.get("code") != 20000:
+        raise BalanceError(f"code: {body.get('code', 0)}, message: {body.get('message', '')}")
+    return _number(body, "data", "totalBalance")
+
+
+def _deepseek(base: str, key: str) -> float:
+    """https://api-docs.deepseek.com/api/get-user-balance: one entry per currency; One API keeps CNY."""
+    body = _get(f"{base}/user/balance", _bearer(key))
+    infos = _object(body).get("balance_infos")
+    for info in infos if isinstance(infos, list) else []:
+        if isinstance(info, dict) and info.get("currency") == "CNY":
+            return _number(info, "total_balance")
+    raise BalanceError("currency CNY not found")
+
+
+def _openrouter(base: str, key: str) -> float:
+    """https://openrouter.ai/docs/api-reference/get-credits: credits bought minus credits used."""
+    body = _get(f"{base}/v1/credits", _bearer(key))
+    return _number(body, "data", "total_credits") - _number(body, "data", "total_usage")
+
+
+# Channel type → (the host One API asks when the channel has no base URL, how to ask it).
+PROVIDERS: dict[int, tuple[str, Callable[[str, str], float]]] = {
+    T.OPENAI: ("https://api.openai.com", _openai),
+    T.CUSTOM: ("", _openai),
+    T.CLOSEAI: ("https://api.closeai-proxy.xyz", _credit_grants("total_available")),
+    T.OPENAI_SB: ("https://api.openai-sb.com", _openai_sb),
+    T.AIPROXY: ("https://aiproxy.io", _aiproxy),
+    T.API2GPT: ("https://api.api2gpt.com", _credit_grants("total_remaining")),
+    T.AIGC2D: ("https://api.aigc2d.com", _credit_grants("total_available")),
+    T.OPENROUTER: ("https://openrouter.ai/api", _openrouter),
+    T.DEEPSEEK: ("https://api.deepseek.com", _deepseek),
+    T.SILICONFLOW: ("https://api.siliconflow.cn", _siliconflow),
+}
