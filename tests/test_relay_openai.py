@@ -216,3 +216,15 @@ def test_an_upstream_failing_mid_stream_gets_an_error_event_and_bills_the_part(c
     row = db.session.scalar(sa.select(Log).where(Log.type == 2))
     assert row.completion_tokens > 0 and "上游出错" in row.content and "本地计数" in row.content
     assert balances(user, token)[0] == 1_000_000 - row.quota
+
+
+def test_azure_channels_use_the_deployment_path_api_version_and_api_key(client, upstream, upstream_app, payer):
+    _, token = payer
+    channel(upstream[1], type=3, key="azure-key", models="gpt-4.1-mini",
+            config=json.dumps({"api_version": "2024-10-21"}))
+    response = call(client, token, {"model": "gpt-4.1-mini", "messages": [{"role": "user", "content": "hi"}]})
+    assert response.status_code == 200, response.json
+    sent = upstream_app.config["REQUESTS"][-1]
+    assert sent["deployment"] == "gpt-41-mini"
+    assert sent["path"].endswith("api-version=2024-10-21") and sent["headers"]["Api-Key"] == "azure-key"
+    assert "Authorization" not in sent["headers"]
