@@ -19,6 +19,8 @@ EN: dict[str, str] = {
     "字段 {field} 包含无效字符": "Field {field} contains an invalid character",
     "字段 {field} 不能超过 {max} 字节": "Field {field} must be at most {max} bytes long",
     "额度超出上限": "The quota would exceed the maximum",
+    "测试已在运行中": "A channel test is already running",
+    "请先设置渠道的 Base URL": "Set the channel's base URL first",
     "管理员关闭了密码登录": "The administrator has disabled password login",
     "管理员关闭了新用户注册": "The administrator has closed registration",
     "管理员关闭了通过密码进行注册，请使用第三方账户验证的形式进行注册":
