@@ -1,8 +1,10 @@
-"""Background work of a serving process: periodic option sync and, with CHANNEL_TEST_FREQUENCY, channel tests."""
+"""Background work of a serving process: periodic option sync, batched usage writes and, with
+CHANNEL_TEST_FREQUENCY, channel tests. Each job runs in its own greenlet inside an app context."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import gevent
 from flask import Flask
@@ -11,62 +13,40 @@ log = logging.getLogger("oneapi")
 
 
 def start_background_tasks(app: Flask) -> None:
+    from oneapi.services import options, usage_batch
+
     config = app.config["ONEAPI"]
-    gevent.spawn(_sync_options, app, max(config.sync_frequency, 1))
+    gevent.spawn(every, app, max(config.sync_frequency, 1), options.load, "option sync")
     if config.batch_update_enabled:
-        gevent.spawn(_flush_usage, app, max(config.batch_update_interval, 1))
+        gevent.spawn(every, app, max(config.batch_update_interval, 1), usage_batch.flush, "batched usage write")
     if config.channel_test_frequency > 0:
-        gevent.spawn(_test_channels, app, config.channel_test_frequency * 60)
+        gevent.spawn(every, app, config.channel_test_frequency * 60, _test_channels, "channel test")
 
 
-def _sync_options(app: Flask, every: int) -> None:
+def every(app: Flask, seconds: float, job: Callable[[], object], name: str) -> None:
+    """Run `job` every `seconds` forever; a failure is logged and the next round still runs."""
     from oneapi.extensions import db
-    from oneapi.services import options
 
     while True:
-        gevent.sleep(every)
+        gevent.sleep(seconds)
         with app.app_context():
             try:
-                options.load()
+                job()
             except Exception:
-                log.exception("option sync failed")
-            finally:
-                db.session.remove()
-
-
-def _test_channels(app: Flask, every: int) -> None:
-    """Every CHANNEL_TEST_FREQUENCY minutes, test all channels (One API's AutomaticallyTestChannels)."""
-    from oneapi.errors import Conflict
-    from oneapi.extensions import db
-    from oneapi.services import channeltests
-
-    while True:
-        gevent.sleep(every)
-        with app.app_context():
-            try:
-                log.info("testing all channels")
-                channeltests.test_all("all", wait=True)
-                log.info("channel test finished")
-            except Conflict:
-                log.info("channel test skipped: a batch test is already running")
-            except Exception:
-                log.exception("channel test failed")
-            finally:
-                db.session.remove()
-
-
-def _flush_usage(app: Flask, every: int) -> None:
-    """BATCH_UPDATE_ENABLED: write the gathered usage counters every BATCH_UPDATE_INTERVAL seconds."""
-    from oneapi.extensions import db
-    from oneapi.services import usage_batch
-
-    while True:
-        gevent.sleep(every)
-        with app.app_context():
-            try:
-                usage_batch.flush()
-            except Exception:
-                log.exception("writing batched usage failed")
+                log.exception("%s failed", name)
                 db.session.rollback()
             finally:
                 db.session.remove()
+
+
+def _test_channels() -> None:
+    """Test all channels (One API's AutomaticallyTestChannels)."""
+    from oneapi.errors import Conflict
+    from oneapi.services import channeltests
+
+    try:
+        log.info("testing all channels")
+        channeltests.test_all("all", wait=True)
+        log.info("channel test finished")
+    except Conflict:
+        log.info("channel test skipped: a batch test is already running")

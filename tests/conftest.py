@@ -19,6 +19,8 @@ from oneapi.extensions import db
 from oneapi.services import accounts, options, passwords
 from tests import factories
 from tests.dbservers import SERVER_URLS, reset_database
+from tests.upstreams import openai as mock_openai
+from tests.upstreams.server import serve
 
 ENGINES = [e.strip() for e in os.environ.get("TEST_DATABASES", "sqlite,postgres,mysql").split(",") if e.strip()]
 
@@ -122,6 +124,22 @@ def user_client(app, user):
     c = app.test_client()
     factories.login(c, user.username, factories.PASSWORD)
     return c
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    """A mock OpenAI upstream on 127.0.0.1 for the module: (its Flask app, its base URL)."""
+    mock = mock_openai.create_app()
+    with serve(mock) as base:
+        yield mock, base
+
+
+@pytest.fixture
+def upstream_app(upstream):
+    """The module's mock upstream with its request record cleared."""
+    mock, _ = upstream
+    mock.config["REQUESTS"].clear()
+    return mock
 
 
 def count_rows(model) -> int:

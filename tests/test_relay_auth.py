@@ -15,25 +15,9 @@ from oneapi.extensions import db
 from oneapi.models import Channel, Log, Token
 from oneapi.services import options
 from tests import factories
-from tests.upstreams import openai as mock_openai
-from tests.upstreams.server import serve
 
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}
 ERROR_KEYS = {"message", "type", "param", "code"}
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    app = mock_openai.create_app()
-    with serve(app) as base:
-        yield app, base
-
-
-@pytest.fixture
-def upstream_app(upstream):
-    app, _ = upstream
-    app.config["REQUESTS"].clear()
-    return app
 
 
 @pytest.fixture

@@ -13,22 +13,6 @@ from oneapi.extensions import db
 from oneapi.models import Channel, Log, Token, User
 from oneapi.services import options
 from tests import factories
-from tests.upstreams import openai as mock_openai
-from tests.upstreams.server import serve
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    app = mock_openai.create_app()
-    with serve(app) as base:
-        yield app, base
-
-
-@pytest.fixture
-def upstream_app(upstream):
-    app, _ = upstream
-    app.config["REQUESTS"].clear()
-    return app
 
 
 @pytest.fixture

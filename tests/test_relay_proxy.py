@@ -8,10 +8,9 @@ from oneapi.extensions import db
 from oneapi.models import Log, User
 from oneapi.services import billing
 from tests import factories
-from tests.test_relay_openai import upstream, upstream_app  # noqa: F401 - shared mock upstream fixtures
 
 
-def test_proxy_passes_any_path_with_the_channel_key_and_bills_usage(client, upstream, upstream_app, app):  # noqa: F811
+def test_proxy_passes_any_path_with_the_channel_key_and_bills_usage(client, upstream, upstream_app, app):
     user = factories.make_user("payer", quota=1_000_000)
     token = factories.make_token(user, unlimited_quota=True)
     ch = factories.make_channel(base_url=upstream[1])
@@ -29,7 +28,7 @@ def test_proxy_passes_any_path_with_the_channel_key_and_bills_usage(client, upst
     assert db.session.get(User, user.id).quota == 1_000_000 - expected
 
 
-def test_proxy_refuses_channels_of_other_groups_and_bad_ids(client, upstream, app):  # noqa: F811
+def test_proxy_refuses_channels_of_other_groups_and_bad_ids(client, upstream, app):
     user = factories.make_user("payer", quota=1_000)
     token = factories.make_token(user)
     vip = factories.make_channel(base_url=upstream[1], group="vip")
