@@ -45,3 +45,11 @@ def test_a_stalled_stream_is_cut_after_relay_timeout(tmp_path):
                                                    headers=headers, buffered=False)
         events = [e[6:] for e in b"".join(response.response).decode().split("\n\n") if e.startswith("data: ")]
     assert events[-1] == "[DONE]" and "error" in json.loads(events[-2])
+
+
+def test_environment_proxies_are_read_once_at_session_creation(monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    fresh = http._new_session("")
+    assert fresh.proxies == {"https": "http://127.0.0.1:3128", "no_proxy": "localhost,127.0.0.1"}
+    assert fresh.trust_env is False

@@ -33,10 +33,21 @@ def _new_session(proxy: str) -> requests.Session:
                           pool_block=False)
     new.mount("http://", adapter)
     new.mount("https://", adapter)
-    if proxy:
-        new.proxies = {"http": proxy, "https": proxy}
-        new.trust_env = False
+    # Proxy settings are read once: with trust_env, requests re-reads the environment on every call.
+    new.proxies = {"http": proxy, "https": proxy} if proxy else _environment_proxies()
+    new.trust_env = False
     return new
+
+
+def _environment_proxies() -> dict[str, str]:
+    """HTTP(S)_PROXY / NO_PROXY from the environment, as One API's Go client honours them."""
+    from urllib.request import getproxies
+
+    found = getproxies()
+    proxies = {scheme: found[scheme] for scheme in ("http", "https") if scheme in found}
+    if "no" in found:
+        proxies["no_proxy"] = found["no"]
+    return proxies
 
 
 def use_session(proxy: str, replacement: requests.Session) -> None:

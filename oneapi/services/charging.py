@@ -64,41 +64,54 @@ def record_use(user_id: int, channel_id: int, quota: int) -> None:
     if pending is not None:
         pending.add(user_id, channel_id, quota)
         return
-    db.session.execute(sa.update(User).where(User.id == user_id).values(
-        used_quota=User.used_quota + quota, request_count=User.request_count + 1))
+    _run(COUNT_USER_USE, uid=user_id, amt=quota)
     if channel_id:
-        db.session.execute(sa.update(Channel).where(Channel.id == channel_id).values(
-            used_quota=Channel.used_quota + quota))
+        _run(COUNT_CHANNEL_USE, cid=channel_id, amt=quota)
+
+
+# Core statements, compiled once and cached by SQLAlchemy: this is the relay's hot path, and the
+# ORM's bulk-update machinery cost several times more per statement.
+_users, _tokens, _channels = User.__table__, Token.__table__, Channel.__table__
+_amount, _uid, _tid = sa.bindparam("amt"), sa.bindparam("uid"), sa.bindparam("tid")
+TAKE_USER = sa.update(_users).where(_users.c.id == _uid, _users.c.quota >= _amount).values(
+    quota=_users.c.quota - _amount)
+GIVE_USER = sa.update(_users).where(_users.c.id == _uid).values(quota=_users.c.quota + _amount)
+TAKE_TOKEN = sa.update(_tokens).where(_tokens.c.id == _tid, _tokens.c.remain_quota >= _amount).values(
+    remain_quota=_tokens.c.remain_quota - _amount, used_quota=_tokens.c.used_quota + _amount)
+TAKE_UNLIMITED_TOKEN = sa.update(_tokens).where(_tokens.c.id == _tid).values(
+    used_quota=_tokens.c.used_quota + _amount)
+GIVE_TOKEN = sa.update(_tokens).where(_tokens.c.id == _tid).values(
+    remain_quota=_tokens.c.remain_quota + _amount, used_quota=_tokens.c.used_quota - _amount)
+GIVE_UNLIMITED_TOKEN = sa.update(_tokens).where(_tokens.c.id == _tid).values(
+    used_quota=_tokens.c.used_quota - _amount)
+COUNT_USER_USE = sa.update(_users).where(_users.c.id == _uid).values(
+    used_quota=_users.c.used_quota + _amount, request_count=_users.c.request_count + 1)
+COUNT_CHANNEL_USE = sa.update(_channels).where(_channels.c.id == sa.bindparam("cid")).values(
+    used_quota=_channels.c.used_quota + _amount)
+USER_QUOTA = sa.select(_users.c.quota).where(_users.c.id == _uid)
+TOKEN_REMAIN = sa.select(_tokens.c.remain_quota).where(_tokens.c.id == _tid)
+
+
+def _run(statement: sa.Executable, **params: int) -> int:
+    return db.session.connection().execute(statement, params).rowcount
 
 
 def _take_user(user_id: int, amount: int) -> int:
-    result = db.session.execute(
-        sa.update(User).where(User.id == user_id, User.quota >= amount).values(quota=User.quota - amount)
-        .execution_options(synchronize_session=False))
-    return amount if result.rowcount == 1 else 0
+    return amount if _run(TAKE_USER, uid=user_id, amt=amount) == 1 else 0
 
 
 def _take_token(payer: Payer, amount: int) -> int:
-    values = {"used_quota": Token.used_quota + amount}
-    condition = Token.id == payer.token_id
-    if not payer.unlimited:
-        values["remain_quota"] = Token.remain_quota - amount
-        condition = sa.and_(condition, Token.remain_quota >= amount)
-    result = db.session.execute(sa.update(Token).where(condition).values(**values)
-                                .execution_options(synchronize_session=False))
-    return amount if result.rowcount == 1 or payer.unlimited else 0
+    if payer.unlimited:
+        _run(TAKE_UNLIMITED_TOKEN, tid=payer.token_id, amt=amount)
+        return amount
+    return amount if _run(TAKE_TOKEN, tid=payer.token_id, amt=amount) == 1 else 0
 
 
 def _give(payer: Payer, amount: int) -> None:
     if amount <= 0:
         return
-    db.session.execute(sa.update(User).where(User.id == payer.user_id).values(quota=User.quota + amount)
-                       .execution_options(synchronize_session=False))
-    values = {"used_quota": Token.used_quota - amount}
-    if not payer.unlimited:
-        values["remain_quota"] = Token.remain_quota + amount
-    db.session.execute(sa.update(Token).where(Token.id == payer.token_id).values(**values)
-                       .execution_options(synchronize_session=False))
+    _run(GIVE_USER, uid=payer.user_id, amt=amount)
+    _run(GIVE_UNLIMITED_TOKEN if payer.unlimited else GIVE_TOKEN, tid=payer.token_id, amt=amount)
 
 
 def _take_partial(payer: Payer, wanted: int) -> int:
@@ -106,13 +119,9 @@ def _take_partial(payer: Payer, wanted: int) -> int:
     from_user = _take_user_up_to(payer.user_id, wanted)
     if from_user == 0:
         return 0
-    taken = from_user if payer.unlimited else _take_token_up_to(payer, from_user)
+    taken = _take_token(payer, from_user) if payer.unlimited else _take_token_up_to(payer, from_user)
     if taken < from_user:
-        db.session.execute(sa.update(User).where(User.id == payer.user_id)
-                           .values(quota=User.quota + (from_user - taken))
-                           .execution_options(synchronize_session=False))
-    if payer.unlimited:
-        _take_token(payer, taken)
+        _run(GIVE_USER, uid=payer.user_id, amt=from_user - taken)
     return taken
 
 
@@ -120,7 +129,7 @@ def _take_user_up_to(user_id: int, wanted: int) -> int:
     for _ in range(MAX_SETTLE_ROUNDS):
         if _take_user(user_id, wanted) == wanted:
             return wanted
-        wanted = max(0, db.session.scalar(sa.select(User.quota).where(User.id == user_id)) or 0)
+        wanted = max(0, db.session.connection().execute(USER_QUOTA, {"uid": user_id}).scalar() or 0)
         if wanted == 0:
             return 0
     return 0
@@ -130,7 +139,7 @@ def _take_token_up_to(payer: Payer, wanted: int) -> int:
     for _ in range(MAX_SETTLE_ROUNDS):
         if _take_token(payer, wanted) == wanted:
             return wanted
-        wanted = max(0, db.session.scalar(sa.select(Token.remain_quota).where(Token.id == payer.token_id)) or 0)
+        wanted = max(0, db.session.connection().execute(TOKEN_REMAIN, {"tid": payer.token_id}).scalar() or 0)
         if wanted == 0:
             return 0
     return 0
