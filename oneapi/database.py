@@ -19,9 +19,21 @@ def engine_options(url: str, config: Config) -> dict[str, Any]:
     options: dict[str, Any] = {"pool_size": idle, "max_overflow": most - idle, "pool_timeout": 30}
     if backend_name(url) == "sqlite":
         options["connect_args"] = {"timeout": config.sqlite_busy_timeout / 1000, "check_same_thread": False}
+        if _gevent_patched():
+            # One connection: greenlets then wait for it cooperatively in the pool, where with several
+            # connections a writer would wait in SQLite's busy handler, which sleeps the whole process.
+            options.update(pool_size=1, max_overflow=0)
     else:
         options.update(pool_recycle=config.pool_recycle or -1, pool_pre_ping=True)
     return options
+
+
+def _gevent_patched() -> bool:
+    try:
+        from gevent import monkey
+    except ImportError:
+        return False
+    return monkey.is_module_patched("socket")
 
 
 def flask_database_settings(config: Config) -> dict[str, Any]:

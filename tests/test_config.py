@@ -91,3 +91,14 @@ def test_readme_documents_every_environment_variable():
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, re.MULTILINE))
     assert {v.name for v in ENV_VARS} <= documented
+
+
+def test_sqlite_uses_one_connection_under_gevent(monkeypatch):
+    from gevent import monkey
+
+    config = Config.from_env({"SQL_MAX_IDLE_CONNS": "10", "SQL_MAX_OPEN_CONNS": "40"})
+    monkeypatch.setattr(monkey, "is_module_patched", lambda name: True)
+    assert engine_options("sqlite:////tmp/x.db", config)["pool_size"] == 1
+    assert engine_options("postgresql+psycopg2://u@h/db", config)["pool_size"] == 10
+    monkeypatch.setattr(monkey, "is_module_patched", lambda name: False)
+    assert engine_options("sqlite:////tmp/x.db", config)["pool_size"] == 10
