@@ -70,11 +70,18 @@ def setup_logging(log_dir: str | None, *, debug: bool = False, single_file: bool
     root.propagate = False
 
 
+_stamp_second, _stamp_text = -1, ""
+
+
 def new_request_id() -> str:
     """One API's format: YYYYMMDDhhmmss + nanoseconds mod 1e9 + 8 random digits."""
+    global _stamp_second, _stamp_text
     now = time.time_ns()
-    stamp = datetime.fromtimestamp(now / 1e9).strftime("%Y%m%d%H%M%S")
-    return f"{stamp}{now % 1_000_000_000}{random.randint(0, 99_999_999):08d}"
+    second = now // 1_000_000_000
+    if second != _stamp_second:
+        # Formatting the date is the costly part; it changes once a second.
+        _stamp_second, _stamp_text = second, datetime.fromtimestamp(second).strftime("%Y%m%d%H%M%S")
+    return f"{_stamp_text}{now % 1_000_000_000}{random.getrandbits(26) % 100_000_000:08d}"
 
 
 def init_request_log(app: Flask) -> None:

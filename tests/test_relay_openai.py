@@ -171,7 +171,7 @@ def test_a_transient_database_error_while_settling_is_retried(client, upstream, 
 
     user, token = payer
     channel(upstream[1])
-    real, calls = charging.settle, []
+    real, calls = charging.settle_and_count, []
 
     def flaky(*args, **kwargs):
         calls.append(1)
@@ -179,7 +179,7 @@ def test_a_transient_database_error_while_settling_is_retried(client, upstream, 
             raise sa.exc.OperationalError("UPDATE users", {}, Exception("server has gone away"))
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(charging, "settle", flaky)
+    monkeypatch.setattr(charging, "settle_and_count", flaky)
     monkeypatch.setattr(pipeline, "SETTLE_RETRY_DELAYS", (0.0,))
     assert call(client, token, {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).status_code == 200
     expected = math.ceil((10 + 5 * 4) * 2.5)

@@ -238,8 +238,7 @@ class JsonRelay:
 
     def _settle_once(self, attempt: Attempt, usage: Usage, stream_end: str) -> int:
         cost = self.cost(attempt, usage)
-        charged = charging.settle(self.payer, self.reserved, cost)
-        charging.record_use(self.caller.user_id, attempt.channel.id, charged)
+        charged = charging.settle_and_count(self.payer, self.reserved, cost, attempt.channel.id)
         if options.get_bool("LogConsumeEnabled"):
             logs.record(self.caller.user_id, LogType.CONSUME, self.describe(attempt, usage, stream_end),
                         username=self.caller.username, token_name=self.caller.token_name, model_name=attempt.ctx.model,

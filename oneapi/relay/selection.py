@@ -31,5 +31,9 @@ def pick(candidates: Sequence[ChannelState], exclude: Collection[int] = (), atte
 
 
 def weighted_choice(pool: Sequence[ChannelState], rng: random.Random | object) -> ChannelState:
+    if len(pool) == 1:
+        return pool[0]
     weights = [max(c.weight, 1) for c in pool]
+    if all(w == weights[0] for w in weights):
+        return rng.choice(pool)  # type: ignore[attr-defined]
     return rng.choices(pool, weights=weights, k=1)[0]  # type: ignore[attr-defined]

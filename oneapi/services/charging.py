@@ -57,6 +57,21 @@ def settle(payer: Payer, reserved: int, cost: int) -> int:
     return reserved + _take_partial(payer, cost - reserved)
 
 
+def settle_and_count(payer: Payer, reserved: int, cost: int, channel_id: int) -> int:
+    """`settle` then `record_use`, with the user's refund and usage counters in one statement when the
+    reservation covered the cost (the common case: the relay's hot path)."""
+    if cost > reserved or usage_batch.batch() is not None:
+        charged = settle(payer, reserved, cost)
+        record_use(payer.user_id, channel_id, charged)
+        return charged
+    _run(GIVE_AND_COUNT_USER, uid=payer.user_id, back=reserved - cost, amt=cost)
+    if reserved > cost:
+        _run(GIVE_UNLIMITED_TOKEN if payer.unlimited else GIVE_TOKEN, tid=payer.token_id, amt=reserved - cost)
+    if channel_id:
+        _run(COUNT_CHANNEL_USE, cid=channel_id, amt=cost)
+    return cost
+
+
 def record_use(user_id: int, channel_id: int, quota: int) -> None:
     """The user's and the channel's used quota and request count (in the caller's transaction, or
     gathered for the next batch write with BATCH_UPDATE_ENABLED)."""
@@ -86,6 +101,9 @@ GIVE_UNLIMITED_TOKEN = sa.update(_tokens).where(_tokens.c.id == _tid).values(
     used_quota=_tokens.c.used_quota - _amount)
 COUNT_USER_USE = sa.update(_users).where(_users.c.id == _uid).values(
     used_quota=_users.c.used_quota + _amount, request_count=_users.c.request_count + 1)
+GIVE_AND_COUNT_USER = sa.update(_users).where(_users.c.id == _uid).values(
+    quota=_users.c.quota + sa.bindparam("back"), used_quota=_users.c.used_quota + _amount,
+    request_count=_users.c.request_count + 1)
 COUNT_CHANNEL_USE = sa.update(_channels).where(_channels.c.id == sa.bindparam("cid")).values(
     used_quota=_channels.c.used_quota + _amount)
 USER_QUOTA = sa.select(_users.c.quota).where(_users.c.id == _uid)
