@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from oneapi.app import create_app
 from oneapi.extensions import db
-from oneapi.relay import http
+from oneapi.relay import http, pipeline
 from tests import factories
 from tests.conftest import make_config
 from tests.upstreams import openai as mock_openai
@@ -80,3 +80,39 @@ def test_upstream_connections_are_kept_alive(cached_app):
     pools = [manager.pools[key] for key in manager.pools.keys() if key.key_port == port]  # noqa: SIM118 - not a dict
     assert len(pools) == 1
     assert pools[0].num_connections == 1 and pools[0].num_requests >= 3
+
+
+class FakeRaw:
+    def __init__(self, calls: list[str], fail: bool = False) -> None:
+        self.calls, self.fail = calls, fail
+
+    def drain_conn(self) -> None:
+        if self.fail:
+            raise OSError("connection reset")
+        self.calls.append("drain")
+
+    def release_conn(self) -> None:
+        self.calls.append("release")
+
+
+class FakeResponse:
+    def __init__(self, fail: bool = False) -> None:
+        self.calls: list[str] = []
+        self.raw = FakeRaw(self.calls, fail)
+
+    def close(self) -> None:
+        self.calls.append("close")
+
+
+def test_a_finished_stream_returns_its_upstream_connection_to_the_pool():
+    """The body's end may still be unread after `[DONE]`; closing would drop a keep-alive connection
+    (a TCP and TLS handshake for every stream), so it is drained and released instead."""
+    finished = FakeResponse()
+    pipeline._finish_upstream(finished, reuse=True)
+    assert finished.calls == ["drain", "release"]
+    abandoned = FakeResponse()
+    pipeline._finish_upstream(abandoned, reuse=False)
+    assert abandoned.calls == ["close"]
+    broken = FakeResponse(fail=True)
+    pipeline._finish_upstream(broken, reuse=True)
+    assert broken.calls == ["close"]

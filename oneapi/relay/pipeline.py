@@ -285,7 +285,7 @@ def _stream_body(relay: JsonRelay, app: Flask, attempt: Attempt, response: reque
         yield encode(json.dumps(error.body(attempt.ctx.request_id), ensure_ascii=False))
         yield DONE
     finally:
-        response.close()
+        _finish_upstream(response, reuse=end == "completed")
         with app.app_context():
             try:
                 relay._settle(attempt, relay._stream_usage(state), end)
@@ -294,6 +294,19 @@ def _stream_body(relay: JsonRelay, app: Flask, attempt: Attempt, response: reque
                 db.session.rollback()
             finally:
                 db.session.remove()
+
+
+def _finish_upstream(response: requests.Response, reuse: bool) -> None:
+    """After a complete stream, read the few bytes left (the chunked terminator after `[DONE]`) so the
+    connection goes back to the pool; otherwise close it at once (a client left, or the stream broke)."""
+    if reuse:
+        try:
+            response.raw.drain_conn()
+            response.raw.release_conn()
+            return
+        except Exception:
+            log.debug("could not keep the upstream connection", exc_info=True)
+    response.close()
 
 
 def _usage_chunk(ctx: RelayContext, usage: Usage) -> dict[str, Any]:
