@@ -83,36 +83,39 @@ def test_upstream_connections_are_kept_alive(cached_app):
 
 
 class FakeRaw:
-    def __init__(self, calls: list[str], fail: bool = False) -> None:
-        self.calls, self.fail = calls, fail
-
-    def drain_conn(self) -> None:
-        if self.fail:
-            raise OSError("connection reset")
-        self.calls.append("drain")
+    def __init__(self, calls: list[str]) -> None:
+        self.calls = calls
 
     def release_conn(self) -> None:
         self.calls.append("release")
 
 
 class FakeResponse:
-    def __init__(self, fail: bool = False) -> None:
+    def __init__(self) -> None:
         self.calls: list[str] = []
-        self.raw = FakeRaw(self.calls, fail)
+        self.raw = FakeRaw(self.calls)
 
     def close(self) -> None:
         self.calls.append("close")
 
 
+def broken_body():
+    yield b"\r\n"
+    raise OSError("connection reset")
+
+
 def test_a_finished_stream_returns_its_upstream_connection_to_the_pool():
     """The body's end may still be unread after `[DONE]`; closing would drop a keep-alive connection
-    (a TCP and TLS handshake for every stream), so it is drained and released instead."""
+    (a TCP and TLS handshake for every stream), so it is read and the connection released instead."""
     finished = FakeResponse()
-    pipeline._finish_upstream(finished, reuse=True)
-    assert finished.calls == ["drain", "release"]
+    pipeline._finish_upstream(finished, iter([b"0\r\n\r\n"]), reuse=True)
+    assert finished.calls == ["release"]
     abandoned = FakeResponse()
-    pipeline._finish_upstream(abandoned, reuse=False)
+    pipeline._finish_upstream(abandoned, iter([b"more"]), reuse=False)
     assert abandoned.calls == ["close"]
-    broken = FakeResponse(fail=True)
-    pipeline._finish_upstream(broken, reuse=True)
+    broken = FakeResponse()
+    pipeline._finish_upstream(broken, broken_body(), reuse=True)
     assert broken.calls == ["close"]
+    endless = FakeResponse()
+    pipeline._finish_upstream(endless, iter([b"x" * 40000] * 3), reuse=True)
+    assert endless.calls == ["close"]

@@ -41,6 +41,7 @@ from oneapi.services.charging import Payer
 
 log = logging.getLogger("oneapi.relay")
 SETTLE_RETRY_DELAYS = (0.1, 0.5, 2.0)
+MAX_TRAILING_BYTES = 65536
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 
 
@@ -265,10 +266,12 @@ class JsonRelay:
 def _stream_body(relay: JsonRelay, app: Flask, attempt: Attempt, response: requests.Response) -> Iterator[bytes]:
     state = StreamState()
     end = "upstream_closed"
+    # Kept here so that, after [DONE], the body's end can still be read from it (see _finish_upstream).
+    chunks = response.iter_content(chunk_size=None)
     try:
-        events = iter_ndjson if attempt.adaptor.stream_format == "ndjson" else iter_events
-        for item in attempt.adaptor.convert_stream(events(response.iter_content(chunk_size=None)), attempt.ctx,
-                                                   state):
+        reader = iter_ndjson if attempt.adaptor.stream_format == "ndjson" else iter_events
+        events = reader(chunks)
+        for item in attempt.adaptor.convert_stream(events, attempt.ctx, state):
             state.chunks += 1
             yield encode(item)
         end = "completed"
@@ -285,7 +288,7 @@ def _stream_body(relay: JsonRelay, app: Flask, attempt: Attempt, response: reque
         yield encode(json.dumps(error.body(attempt.ctx.request_id), ensure_ascii=False))
         yield DONE
     finally:
-        _finish_upstream(response, reuse=end == "completed")
+        _finish_upstream(response, chunks, reuse=end == "completed")
         with app.app_context():
             try:
                 relay._settle(attempt, relay._stream_usage(state), end)
@@ -296,14 +299,20 @@ def _stream_body(relay: JsonRelay, app: Flask, attempt: Attempt, response: reque
                 db.session.remove()
 
 
-def _finish_upstream(response: requests.Response, reuse: bool) -> None:
-    """After a complete stream, read the few bytes left (the chunked terminator after `[DONE]`) so the
-    connection goes back to the pool; otherwise close it at once (a client left, or the stream broke)."""
+def _finish_upstream(response: requests.Response, chunks: Iterator[bytes], reuse: bool) -> None:
+    """After a complete stream, read what is left of the body (the end of the chunked encoding after
+    `[DONE]`, a few bytes) so the keep-alive connection goes back to the pool instead of being closed
+    with a TCP and TLS handshake lost; a client that left or a broken stream closes it at once."""
     if reuse:
         try:
-            response.raw.drain_conn()
-            response.raw.release_conn()
-            return
+            left = 0
+            for chunk in chunks:
+                left += len(chunk)
+                if left > MAX_TRAILING_BYTES:
+                    break
+            else:
+                response.raw.release_conn()
+                return
         except Exception:
             log.debug("could not keep the upstream connection", exc_info=True)
     response.close()
@@ -329,9 +338,14 @@ def _with_system_prompt(messages: list[Any], prompt: str) -> list[Any]:
     return [{"role": "system", "content": prompt}, *messages]
 
 
+FORWARDABLE = {"HTTP_ANTHROPIC_VERSION": "anthropic-version", "HTTP_ANTHROPIC_BETA": "anthropic-beta",
+               "HTTP_ACCEPT": "accept", "HTTP_OPENAI_ORGANIZATION": "openai-organization"}
+
+
 def _forwardable_headers() -> dict[str, str]:
-    wanted = ("anthropic-version", "anthropic-beta", "accept", "openai-organization")
-    return {name: request.headers[name] for name in wanted if name in request.headers}
+    # Straight from the WSGI environ: the headers view scans every header for each name asked.
+    environ = request.environ
+    return {name: environ[key] for key, name in FORWARDABLE.items() if key in environ}
 
 
 def _scrub(message: str, ctx: RelayContext) -> str:
