@@ -269,7 +269,8 @@ def summary_line(cell: Cell) -> str:
 def render(path: Path) -> str:
     """The Markdown report of an earlier run, from its JSON (after a change to the report layout)."""
     raw = json.loads(path.read_text())
-    plan = Plan(**{k: tuple(v) if k == "cells" else v for k, v in raw["plan"].items()})
+    known = set(Plan.__dataclass_fields__)
+    plan = Plan(**{k: tuple(v) if k == "cells" else v for k, v in raw["plan"].items() if k in known})
     cells = [Cell(**c) for c in raw["cells"]]
     for cell in cells:
         cell.gateway["cpu"] = {int(k): v for k, v in cell.gateway["cpu"].items()}
