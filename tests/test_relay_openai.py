@@ -212,3 +212,15 @@ def test_azure_channels_use_the_deployment_path_api_version_and_api_key(client, 
     assert sent["deployment"] == "gpt-41-mini"
     assert sent["path"].endswith("api-version=2024-10-21") and sent["headers"]["Api-Key"] == "azure-key"
     assert "Authorization" not in sent["headers"]
+
+
+def test_upstream_keys_and_hosts_are_hidden_from_non_admins(client, upstream, payer, app):
+    _, token = payer
+    channel(upstream[1], models="gpt-4o-leak", key="sk-upstream")
+    body = {"model": "gpt-4o-leak", "messages": [{"role": "user", "content": "hi"}]}
+    hidden = call(client, token, body).json["error"]["message"]
+    host = upstream[1].split("://", 1)[1]
+    assert "sk-upstream" not in hidden and host not in hidden and "***" in hidden
+    admin = factories.make_user("boss", role=10, quota=1_000_000)
+    shown = call(client, factories.make_token(admin, unlimited_quota=True), body).json["error"]["message"]
+    assert "sk-upstream" in shown and host in shown

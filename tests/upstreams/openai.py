@@ -3,7 +3,7 @@ wire format: JSON, or SSE chunks ending in `data: [DONE]`, with a usage chunk wh
 `stream_options.include_usage` is set.
 
 Behaviour by model name: `…-429` rate limited, `…-500` server error, `…-401` invalid key,
-`…-html` an HTML 502 page, `…-broken` a stream that dies after two chunks; otherwise a reply of
+`…-html` an HTML 502 page, `…-leak` a 500 naming the key and host, `…-broken` a stream that dies after two chunks; otherwise a reply of
 `words` words ("w0 w1 …"), usage prompt_tokens=`prompt_tokens`, completion_tokens=len(words).
 """
 
@@ -106,6 +106,10 @@ def _failure(model: str):
         return _error(500, "The server had an error while processing your request.", "server_error")
     if model.endswith("-401"):
         return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+    if model.endswith("-leak"):
+        # Some providers echo the key and their host in errors.
+        key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        return _error(500, f"backend {request.host_url} refused key {key}", "server_error")
     if model.endswith("-html"):
         return Response("<html><body><h1>502 Bad Gateway</h1></body></html>", status=502, mimetype="text/html")
     return None
