@@ -4,7 +4,8 @@ wire format: JSON, or SSE chunks ending in `data: [DONE]`, with a usage chunk wh
 
 Behaviour by model name: `…-429` rate limited, `…-500` server error, `…-401` invalid key,
 `…-html` an HTML 502 page, `…-leak` a 500 naming the key and host, `…-broken` a stream that dies after
-two chunks; otherwise a reply of `words` words ("w0 w1 …"), usage prompt_tokens=`prompt_tokens`, completion_tokens=len(words).
+two chunks; otherwise a reply of `words` words ("w0 w1 …"), with usage prompt_tokens=`prompt_tokens`
+and completion_tokens=len(words).
 """
 
 from __future__ import annotations
