@@ -126,27 +126,24 @@ def disable_channel(channel_id: int, reason: str) -> bool:
     """Auto-disable (status 3) a channel that is still enabled, with its reason as a system log row in
     the same commit. A channel an admin disabled by hand stays manually disabled, so that automatic
     re-enabling can never undo the admin's decision. Returns whether the status changed."""
-    channel = db.session.get(Channel, channel_id, populate_existing=True)
-    if channel is None or channel.status != ChannelStatus.ENABLED:
-        return False
-    content = f"渠道「{channel.name}」（#{channel.id}）{DISABLED_MARK}{reason}"
-    logs.record(0, LogType.SYSTEM, content, username="", channel_id=channel.id)
-    channels.set_status(channel.id, ChannelStatus.AUTO_DISABLED)
-    _window.forget(channel_id)
-    log.warning("%s (notification emails are not sent)", content)
-    return True
+    return _switch(channel_id, ChannelStatus.ENABLED, ChannelStatus.AUTO_DISABLED, f"{DISABLED_MARK}{reason}")
 
 
 def enable_channel(channel_id: int) -> bool:
     """Re-enable a channel that was disabled automatically (status 3 only), logged like a disable."""
+    return _switch(channel_id, ChannelStatus.AUTO_DISABLED, ChannelStatus.ENABLED, "已被启用")
+
+
+def _switch(channel_id: int, expected: ChannelStatus, new: ChannelStatus, what: str) -> bool:
+    """Move a channel from `expected` to `new` status with a system log row saying `what`."""
     channel = db.session.get(Channel, channel_id, populate_existing=True)
-    if channel is None or channel.status != ChannelStatus.AUTO_DISABLED:
+    if channel is None or channel.status != expected:
         return False
-    content = f"渠道「{channel.name}」（#{channel.id}）已被启用"
+    content = f"渠道「{channel.name}」（#{channel.id}）{what}"
     logs.record(0, LogType.SYSTEM, content, username="", channel_id=channel.id)
-    channels.set_status(channel.id, ChannelStatus.ENABLED)
+    channels.set_status(channel.id, new)
     _window.forget(channel_id)
-    log.info("%s (notification emails are not sent)", content)
+    log.warning("%s (notification emails are not sent)", content)
     return True
 
 

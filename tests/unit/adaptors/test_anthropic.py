@@ -15,6 +15,7 @@ from oneapi.relay.errors import LocalError, UpstreamError
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.sse import iter_events
 from oneapi.relay.usage import StreamState
+from tests.unit.adaptors.chunking import odd_chunks
 
 CASES_DIR = Path(__file__).parents[2] / "fixtures" / "wire" / "anthropic"
 CASES = sorted(p.name for p in CASES_DIR.iterdir() if p.is_dir())
@@ -43,14 +44,6 @@ def context(case: str | None = None, **overrides) -> RelayContext:
     }
     return RelayContext(**values)
 
-
-def odd_chunks(raw: bytes, size: int) -> list[bytes]:
-    """The bytes cut into pieces of growing odd sizes, so that boundaries fall mid-line and mid-UTF-8."""
-    pieces, start = [], 0
-    while start < len(raw):
-        pieces.append(raw[start:start + size])
-        start, size = start + size, size + 2
-    return pieces
 
 
 def run_stream(case: str, size: int) -> tuple[list[dict], StreamState, Exception | None]:

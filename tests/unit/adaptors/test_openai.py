@@ -19,6 +19,7 @@ from oneapi.relay.errors import LocalError, UpstreamError
 from oneapi.relay.modes import RelayMode as M
 from oneapi.relay.sse import iter_events
 from oneapi.relay.usage import StreamState
+from tests.unit.adaptors.chunking import odd_chunks
 
 CASES_DIR = Path(__file__).parents[2] / "fixtures" / "wire" / "openai"
 CASES = sorted(p.name for p in CASES_DIR.iterdir() if p.is_dir())
@@ -259,14 +260,6 @@ def case_context(case: str, **overrides) -> RelayContext:
               "client_wants_usage": options.get("include_usage") is True, **extra, **overrides}
     return ctx(values.pop("channel_type"), values.pop("base_url"), mode, **values)
 
-
-def odd_chunks(raw: bytes, size: int) -> list[bytes]:
-    """The bytes cut into pieces of growing sizes, so that boundaries fall mid-line and mid-character."""
-    pieces, start = [], 0
-    while start < len(raw):
-        pieces.append(raw[start:start + size])
-        start, size = start + size, size + 2
-    return pieces
 
 
 def replay(case: str, size: int = 0, **overrides) -> tuple[list[bytes], StreamState]:
