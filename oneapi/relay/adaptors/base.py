@@ -29,24 +29,24 @@ class Adaptor:
     """`sse` or `ndjson`: how the pipeline splits the upstream stream into events."""
 
     def request_url(self, ctx: RelayContext) -> str:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}.request_url is not implemented")
 
     def request_headers(self, ctx: RelayContext) -> dict[str, str]:
         return {"Authorization": f"Bearer {ctx.key}", "Content-Type": "application/json"}
 
     def convert_request(self, body: dict[str, Any], ctx: RelayContext) -> dict[str, Any]:
         """The upstream JSON body for the client's OpenAI request body."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}.convert_request is not implemented")
 
     def convert_response(self, body: dict[str, Any], ctx: RelayContext) -> tuple[dict[str, Any], Usage | None]:
         """The OpenAI response and the usage the upstream reported (None: the pipeline counts it)."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}.convert_response is not implemented")
 
     def convert_stream(self, events: Iterable[SSEEvent], ctx: RelayContext,
                        state: StreamState) -> Iterator[dict[str, Any] | bytes]:
         """OpenAI chunks (dicts, or ready JSON bytes) for the upstream's events; records the text and
         usage in `state` as it goes. `[DONE]` is the pipeline's to send."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__}.convert_stream is not implemented")
 
     def convert_error(self, status: int, body: bytes, ctx: RelayContext) -> UpstreamError:
         return openai_style_error(status, body)
