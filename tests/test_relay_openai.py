@@ -224,3 +224,15 @@ def test_upstream_keys_and_hosts_are_hidden_from_non_admins(client, upstream, pa
     admin = factories.make_user("boss", role=10, quota=1_000_000)
     shown = call(client, factories.make_token(admin, unlimited_quota=True), body).json["error"]["message"]
     assert "sk-upstream" in shown and host in shown
+
+
+def test_a_stream_closed_before_its_first_byte_settles_the_prompt_and_closes_the_upstream(client, upstream, payer):
+    user, token = payer
+    channel(upstream[1])
+    upstream[0].config["CLOSED"].clear()
+    response = call(client, token, {"model": "gpt-4o", "stream": True,
+                                    "messages": [{"role": "user", "content": "hi"}]}, buffered=False)
+    response.close()
+    row = db.session.scalar(sa.select(Log).where(Log.type == 2))
+    assert row.completion_tokens == 0 and row.prompt_tokens > 0 and "客户端断开" in row.content
+    assert balances(user, token)[0] == 1_000_000 - row.quota

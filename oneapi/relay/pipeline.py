@@ -220,8 +220,11 @@ class JsonRelay:
 
     def _stream(self, attempt: Attempt, response: requests.Response) -> Response:
         app = current_app._get_current_object()
-        generator = _stream_body(self, app, attempt, response)
-        return Response(generator, mimetype="text/event-stream", headers=STREAM_HEADERS)
+        started: list[bool] = []
+        generator = _stream_body(self, app, attempt, response, started)
+        answer = Response(generator, mimetype="text/event-stream", headers=STREAM_HEADERS)
+        answer.call_on_close(lambda: None if started else _never_read(self, app, attempt, response))
+        return answer
 
     # -- billing ---------------------------------------------------------------------------------
     def _settle(self, attempt: Attempt, usage: Usage, stream_end: str) -> int:
@@ -263,7 +266,9 @@ class JsonRelay:
         return exc
 
 
-def _stream_body(relay: JsonRelay, app: Flask, attempt: Attempt, response: requests.Response) -> Iterator[bytes]:
+def _stream_body(relay: JsonRelay, app: Flask, attempt: Attempt, response: requests.Response,
+                 started: list[bool]) -> Iterator[bytes]:
+    started.append(True)
     state = StreamState()
     end = "upstream_closed"
     # Kept here so that, after [DONE], the body's end can still be read from it (see _finish_upstream).
@@ -297,6 +302,20 @@ def _stream_body(relay: JsonRelay, app: Flask, attempt: Attempt, response: reque
                 db.session.rollback()
             finally:
                 db.session.remove()
+
+
+def _never_read(relay: JsonRelay, app: Flask, attempt: Attempt, response: requests.Response) -> None:
+    """The server closed the answer without reading a byte of it (the client left first): a generator
+    that never started runs no `finally`, so the upstream is closed and the prompt settled here."""
+    response.close()
+    with app.app_context():
+        try:
+            relay._settle(attempt, Usage(relay.prompt_tokens, 0, "counted"), "client_disconnected")
+        except Exception:
+            log.exception("settling an unread stream failed")
+            db.session.rollback()
+        finally:
+            db.session.remove()
 
 
 def _finish_upstream(response: requests.Response, chunks: Iterator[bytes], reuse: bool) -> None:
