@@ -236,3 +236,23 @@ def test_a_stream_closed_before_its_first_byte_settles_the_prompt_and_closes_the
     row = db.session.scalar(sa.select(Log).where(Log.type == 2))
     assert row.completion_tokens == 0 and row.prompt_tokens > 0 and "客户端断开" in row.content
     assert balances(user, token)[0] == 1_000_000 - row.quota
+
+
+def test_channels_that_cannot_serve_the_mode_are_skipped(client, upstream, upstream_app, payer):
+    _, token = payer
+    # MiniMax's OpenAI-compatible API serves chat only; the higher priority must not win an embedding.
+    channel(upstream[1], type=27, priority=10, models="text-embedding-3-small")
+    channel(upstream[1], type=1, models="text-embedding-3-small")
+    answer = call(client, token, {"model": "text-embedding-3-small", "input": "x"}, "/v1/embeddings")
+    assert answer.status_code == 200 and upstream_app.config["REQUESTS"][-1]["path"].startswith("/v1/embeddings")
+
+
+def test_a_model_only_unsupported_channels_serve_gets_their_reason(client, upstream, payer):
+    _, token = payer
+    channel(upstream[1], type=27, models="text-embedding-3-small")
+    answer = call(client, token, {"model": "text-embedding-3-small", "input": "x"}, "/v1/embeddings")
+    assert answer.status_code == 400 and answer.json["error"]["code"] == "do_request_failed"
+    assert "embeddings" in answer.json["error"]["message"]
+    channel(upstream[1], type=15, models="ernie-4.0-8k")
+    baidu = call(client, token, {"model": "ernie-4.0-8k", "messages": [{"role": "user", "content": "hi"}]})
+    assert baidu.status_code == 501 and "not supported yet" in baidu.json["error"]["message"]

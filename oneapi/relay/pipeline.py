@@ -32,6 +32,7 @@ from oneapi.relay.context import RelayContext
 from oneapi.relay.errors import LocalError, RelayError, UpstreamError
 from oneapi.relay.http import session
 from oneapi.relay.inbound import Inbound, read_json
+from oneapi.relay.modes import RelayMode
 from oneapi.relay.pricing import Price, price_for
 from oneapi.relay.sse import DONE, encode, iter_events, iter_ndjson
 from oneapi.relay.tokenizer import count_text
@@ -54,7 +55,7 @@ class Attempt:
     started: float = field(default_factory=time.monotonic)
 
 
-def relay_json(mode: Any, path_model: str = "") -> Response:
+def relay_json(mode: RelayMode, path_model: str = "") -> Response:
     caller = authenticate(request.headers.get("Authorization", ""))
     inbound = read_json(mode, path_model)
     check_model_allowed(caller, inbound.model)
@@ -114,7 +115,11 @@ class JsonRelay:
     def _candidates(self) -> list[cache.ChannelState]:
         if self.caller.pinned_channel:
             return []
-        return cache.channels_for(self.caller.group, self.inbound.model)
+        found = cache.channels_for(self.caller.group, self.inbound.model)
+        # Channels that cannot serve this kind of request are skipped; when no other channel is left,
+        # the first one's own refusal explains why.
+        able = [c for c in found if _can_serve(c.type, self.inbound.mode)]
+        return able or found
 
     def _first_channel(self, candidates: list[cache.ChannelState]) -> cache.ChannelState:
         if self.caller.pinned_channel:
@@ -139,9 +144,8 @@ class JsonRelay:
 
     def _prepare(self, channel: cache.ChannelState) -> Attempt:
         adaptor = get_adaptor(channel.type)
-        if self.inbound.mode not in adaptor.modes:
-            raise LocalError(400, f"this channel does not support {self.inbound.mode.name.lower()} requests",
-                             code="unsupported_relay_mode")
+        if not adaptor.supports(channel.type, self.inbound.mode):
+            raise adaptor.refusal(channel.type, self.inbound.mode)
         model = channel.model_mapping.get(self.inbound.model) or self.inbound.model
         ctx = RelayContext(
             mode=self.inbound.mode, channel_id=channel.id, channel_type=channel.type, channel_name=channel.name,
@@ -186,7 +190,7 @@ class JsonRelay:
     def _upstream_body(self, attempt: Attempt) -> dict[str, Any]:
         body = dict(self.inbound.body)
         body["model"] = attempt.ctx.model
-        if attempt.channel.system_prompt and self.inbound.mode.name == "CHAT":
+        if attempt.channel.system_prompt and self.inbound.mode == RelayMode.CHAT:
             body["messages"] = _with_system_prompt(body.get("messages") or [], attempt.channel.system_prompt)
         return attempt.adaptor.convert_request(body, attempt.ctx)
 
@@ -316,6 +320,13 @@ def _never_read(relay: JsonRelay, app: Flask, attempt: Attempt, response: reques
             db.session.rollback()
         finally:
             db.session.remove()
+
+
+def _can_serve(channel_type: int, mode: RelayMode) -> bool:
+    try:
+        return get_adaptor(channel_type).supports(channel_type, mode)
+    except LocalError:
+        return False
 
 
 def _finish_upstream(response: requests.Response, chunks: Iterator[bytes], reuse: bool) -> None:

@@ -114,8 +114,8 @@ class _ConfigOnly(JsonRelay):
 def _ask(ctx: RelayContext) -> str:
     """The model's reply to the test prompt, through the channel's adaptor as the relay sends it."""
     adaptor = get_adaptor(ctx.channel_type)
-    if RelayMode.CHAT not in adaptor.modes:
-        raise _Failed("该渠道不支持对话补全，无法测试")
+    if not adaptor.supports(ctx.channel_type, RelayMode.CHAT):
+        raise _Failed(adaptor.refusal(ctx.channel_type, RelayMode.CHAT).message)
     prompt = current_app.config["ONEAPI"].test_prompt
     body = adaptor.convert_request({"model": ctx.model, "messages": [{"role": "user", "content": prompt}]}, ctx)
     response = _post(adaptor, ctx, body)

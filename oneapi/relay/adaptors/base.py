@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from oneapi.relay.context import RelayContext
-from oneapi.relay.errors import UpstreamError
+from oneapi.relay.errors import LocalError, UpstreamError
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.sse import SSEEvent
 from oneapi.relay.usage import StreamState, Usage
@@ -27,6 +27,16 @@ class Adaptor:
     modes: ClassVar[frozenset[RelayMode]] = frozenset({RelayMode.CHAT})
     stream_format: ClassVar[str] = "sse"
     """`sse` or `ndjson`: how the pipeline splits the upstream stream into events."""
+
+    def supports(self, channel_type: int, mode: RelayMode) -> bool:
+        """Whether channels of this type can serve `mode` (a vendor may serve fewer modes than its adaptor)."""
+        return mode in self.modes
+
+    def refusal(self, channel_type: int, mode: RelayMode) -> LocalError:
+        """The error for a request this adaptor cannot serve on such a channel."""
+        # One API's code for it; the status is 400 since nothing was tried upstream.
+        return LocalError(400, f"unsupported relay mode {mode.name.lower()} for this channel",
+                          code="do_request_failed")
 
     def request_url(self, ctx: RelayContext) -> str:
         raise NotImplementedError(f"{type(self).__name__}.request_url is not implemented")

@@ -19,7 +19,6 @@ from oneapi.relay.adaptors import register
 from oneapi.relay.adaptors.base import Adaptor
 from oneapi.relay.channeltypes import ChannelType as T
 from oneapi.relay.context import RelayContext
-from oneapi.relay.errors import LocalError
 from oneapi.relay.modes import RelayMode as M
 from oneapi.relay.sse import SSEEvent
 from oneapi.relay.usage import StreamState, Usage
@@ -69,14 +68,13 @@ class OpenAIAdaptor(Adaptor):
     def vendor(self, ctx: RelayContext) -> Vendor:
         return VENDORS.get(ctx.channel_type, Vendor())
 
-    def supports(self, ctx: RelayContext) -> bool:
-        return ctx.mode in self.vendor(ctx).modes
+    def supports(self, channel_type: int, mode: M) -> bool:
+        return mode in VENDORS.get(channel_type, Vendor()).modes
 
     def request_url(self, ctx: RelayContext) -> str:
         vendor = self.vendor(ctx)
-        if ctx.mode not in vendor.modes:
-            raise LocalError(400, f"unsupported relay mode {ctx.mode.name.lower()} for this channel",
-                             code="do_request_failed")
+        if not self.supports(ctx.channel_type, ctx.mode):
+            raise self.refusal(ctx.channel_type, ctx.mode)
         if ctx.mode in vendor.paths:
             return ctx.base_url + vendor.paths[ctx.mode]
         path = ctx.path

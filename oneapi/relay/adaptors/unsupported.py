@@ -16,16 +16,19 @@ class UnsupportedAdaptor(Adaptor):
     key = "unsupported"
     modes = frozenset(RelayMode)
 
-    def refuse(self, ctx: RelayContext) -> LocalError:
-        label = INFO[ChannelType(ctx.channel_type)].label
-        return LocalError(501, f"channel type {ctx.channel_type} ({label}) is not supported yet",
+    def supports(self, channel_type: int, mode: RelayMode) -> bool:
+        return False
+
+    def refusal(self, channel_type: int, mode: RelayMode) -> LocalError:
+        label = INFO[ChannelType(channel_type)].label
+        return LocalError(501, f"channel type {channel_type} ({label}) is not supported yet",
                           code="channel_type_not_supported")
 
     def request_url(self, ctx: RelayContext) -> str:
-        raise self.refuse(ctx)
+        raise self.refusal(ctx.channel_type, ctx.mode)
 
     def convert_request(self, body: dict[str, Any], ctx: RelayContext) -> dict[str, Any]:
-        raise self.refuse(ctx)
+        raise self.refusal(ctx.channel_type, ctx.mode)
 
 
 def _register_rest() -> None:
