@@ -102,3 +102,12 @@ def test_transcription_needs_a_file(client, payer):
     _, token = payer
     answer = client.post("/v1/audio/transcriptions", headers=auth(token), data={"model": "whisper-1"})
     assert answer.status_code == 400 and "file" in answer.json["error"]["message"]
+
+
+@pytest.mark.parametrize("bad", [{"n": "2"}, {"n": 1.5}, {"n": True}, {"size": 1024}, {"quality": ["hd"]}])
+def test_malformed_image_fields_are_refused_before_anything_is_charged(client, payer, bad):
+    user, token = payer
+    answer = client.post("/v1/images/generations", headers=auth(token),
+                         json={"model": "dall-e-2", "prompt": "a cat", **bad})
+    assert answer.status_code == 400 and answer.json["error"]["message"]
+    assert spent(user) == 0

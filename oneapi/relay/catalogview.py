@@ -12,7 +12,8 @@ from oneapi.services import catalog, users
 def _reachable(caller) -> list[str]:
     group_models = users.available_models(caller.group)
     if caller.models:
-        return [m for m in caller.models if m in set(group_models)]
+        reachable = set(group_models)
+        return [m for m in caller.models if m in reachable]
     return group_models
 
 

@@ -63,9 +63,14 @@ class ImageRelay(JsonRelay):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         body = self.inbound.body
-        self.size = str(body.get("size") or "1024x1024")
-        self.quality = str(body.get("quality") or "standard")
-        self.n = body.get("n") if isinstance(body.get("n"), int) and not isinstance(body.get("n"), bool) else 1
+        self.size = body.get("size") or "1024x1024"
+        self.quality = body.get("quality") or "standard"
+        self.n = 1 if body.get("n") is None else body["n"]
+        if not isinstance(self.size, str) or not isinstance(self.quality, str):
+            raise LocalError(400, "size and quality must be strings", code="invalid_request")
+        if isinstance(self.n, bool) or not isinstance(self.n, int):
+            # A silently assumed n=1 would bill one image for a request that asked for several.
+            raise LocalError(400, "n must be an integer", code="n_not_within_range")
         prompt = body.get("prompt")
         if not isinstance(prompt, str) or not prompt:
             raise LocalError(400, "prompt is required", code="prompt_missing")
