@@ -256,3 +256,13 @@ def test_a_model_only_unsupported_channels_serve_gets_their_reason(client, upstr
     channel(upstream[1], type=15, models="ernie-4.0-8k")
     baidu = call(client, token, {"model": "ernie-4.0-8k", "messages": [{"role": "user", "content": "hi"}]})
     assert baidu.status_code == 501 and "not supported yet" in baidu.json["error"]["message"]
+
+
+@pytest.mark.parametrize("body, words", [({"model": 4, "messages": []}, "must be a string"),
+                                         ({"messages": [{"role": "user", "content": "hi"}]}, "model is required"),
+                                         ({"model": "gpt-4o", "messages": "hi"}, "must be an array"),
+                                         ({"model": "gpt-4o", "messages": [1], "max_tokens": -1}, "max_tokens")])
+def test_malformed_chat_requests_name_the_field(client, payer, body, words):
+    _, token = payer
+    answer = call(client, token, body)
+    assert answer.status_code == 400 and words in answer.json["error"]["message"]

@@ -57,7 +57,9 @@ def read_json(mode: RelayMode, path_model: str = "") -> Inbound:
     if not isinstance(body, dict):
         raise invalid("the request body must be a JSON object")
     model = body.get("model") or path_model or DEFAULT_MODELS.get(mode, "")
-    if not isinstance(model, str) or not model:
+    if not isinstance(model, str):
+        raise invalid("field model must be a string")
+    if not model:
         raise invalid("field model is required")
     _validate(mode, body)
     max_tokens = _max_tokens(body)
