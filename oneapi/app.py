@@ -10,6 +10,7 @@ from oneapi.config import Config
 from oneapi.database import flask_database_settings, init_database
 from oneapi.errors import register_error_handlers
 from oneapi.extensions import db, login_manager, migrate
+from oneapi.sessions import SessionInterface
 
 
 def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
@@ -22,11 +23,14 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_NAME="session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Behind HTTPS (directly or via a proxy setting X-Forwarded-Proto) the cookie is marked Secure.
+        SESSION_COOKIE_SECURE=False,
         PERMANENT_SESSION_LIFETIME=30 * 24 * 3600,
         TESTING=config.testing,
         **flask_database_settings(config),
     )
     app.json.ensure_ascii = False
+    app.session_interface = SessionInterface()
     # One API answers "/api/token/" and "/api/token" alike; a slash never changes which route is taken.
     app.url_map.strict_slashes = False
     init_database(app)
@@ -41,6 +45,9 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     init_request_log(app)
     with app.app_context():
         _start(config)
+        from oneapi.web.templating import init_templating
+
+        init_templating(app)
     return app
 
 
@@ -48,10 +55,13 @@ def _register_blueprints(app: Flask) -> None:
     from oneapi.api import bp as api_bp
     from oneapi.relay.dashboard import bp as billing_bp
     from oneapi.relay.views import bp as relay_bp
+    from oneapi.web import exempt_from_csrf, register_web
 
     app.register_blueprint(api_bp)
     app.register_blueprint(relay_bp)
     app.register_blueprint(billing_bp)
+    register_web(app)
+    exempt_from_csrf(app, api_bp, relay_bp, billing_bp)
 
 
 def _start(config: Config) -> None:

@@ -46,3 +46,12 @@ def client_ip() -> str:
             return hop
     real = request.headers.get("X-Real-IP", "").strip()
     return real or (forwarded[0] if forwarded else peer)
+
+
+def is_https() -> bool:
+    """The client reached us over HTTPS: directly, or through a trusted proxy saying so."""
+    if request.scheme == "https":
+        return True
+    if not _trusted(request.remote_addr or "", current_app.config["ONEAPI"].trusted_proxies):
+        return False
+    return request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower() == "https"

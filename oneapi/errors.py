@@ -59,10 +59,20 @@ def envelope_error(message: str, status: int = 200):
     return jsonify(success=False, message=message), status
 
 
+def is_console_request() -> bool:
+    """Pages of the admin console, as opposed to `/api`, `/v1` and the billing routes."""
+    return not request.path.startswith(("/api/", "/v1/", "/dashboard/billing/", "/static/")) and request.path not in (
+        "/api", "/v1")
+
+
 def register_error_handlers(app: Flask) -> None:
+    from oneapi.web.errors import console_error
+
     @app.errorhandler(OneAPIError)
     def handle_oneapi_error(exc: OneAPIError):
         db.session.rollback()
+        if is_console_request():
+            return console_error(exc.text(), 422 if isinstance(exc, Invalid | Conflict) else _console_status(exc))
         return envelope_error(exc.text(), exc.status)
 
     @app.errorhandler(HTTPException)
@@ -74,10 +84,22 @@ def register_error_handlers(app: Flask) -> None:
             return jsonify(error=body), 404
         if request.path.startswith("/api"):
             return envelope_error(exc.description or exc.name, exc.code or 500)
+        if is_console_request():
+            return console_error(None, exc.code or 500, exc)
         return exc
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         db.session.rollback()
         log.exception("unhandled error on %s %s", request.method, request.path)
+        if is_console_request():
+            return console_error(t("内部错误，请查看服务器日志"), 500)
         return envelope_error(t("内部错误，请查看服务器日志"), 500)
+
+
+def _console_status(exc: OneAPIError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Forbidden):
+        return 403
+    return exc.status if exc.status >= 400 else 400

@@ -4,6 +4,8 @@ import sqlalchemy as sa
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
 from sqlalchemy.orm import DeclarativeBase
 
 # GORM's index names: idx_<table>_<column>, and uni_<table>_<column> for `unique` columns.
@@ -21,3 +23,5 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
+csrf = CSRFProtect()
+htmx = Htmx()

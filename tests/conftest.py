@@ -48,7 +48,7 @@ def _session_app(engine_name, tmp_path_factory):
         reset_database(SERVER_URLS[engine_name])
     application = create_app(make_config(engine_name, tmp_path_factory.mktemp(engine_name)))
     # Tests keep an app context open, which requests reuse; drop Flask-Login's per-request cache of the
-    # user so that each request authenticates on its own, as in production.
+    # user (and CSRF token) so that each request authenticates on its own, as in production.
     application.before_request_funcs.setdefault(None, []).insert(0, _forget_login_cache)
     yield application
     with application.app_context():
@@ -59,6 +59,8 @@ def _session_app(engine_name, tmp_path_factory):
 
 def _forget_login_cache() -> None:
     g.pop("_login_user", None)
+    # Flask-WTF keeps the request's CSRF token in `g` as well.
+    g.pop("csrf_token", None)
 
 
 def make_config(engine_name: str, tmp_path, **env: str) -> Config:

@@ -1,0 +1,4 @@
+"""Chinese strings of the channels pages."""
+
+ZH: dict[str, str] = {
+}

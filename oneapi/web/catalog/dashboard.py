@@ -1,0 +1,4 @@
+"""Chinese strings of the dashboard pages."""
+
+ZH: dict[str, str] = {
+}

@@ -1,0 +1,4 @@
+"""Chinese strings of the logs pages."""
+
+ZH: dict[str, str] = {
+}

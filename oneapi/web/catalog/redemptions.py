@@ -1,0 +1,4 @@
+"""Chinese strings of the redemptions pages."""
+
+ZH: dict[str, str] = {
+}

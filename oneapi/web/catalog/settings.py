@@ -1,0 +1,4 @@
+"""Chinese strings of the settings pages."""
+
+ZH: dict[str, str] = {
+}

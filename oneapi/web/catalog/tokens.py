@@ -1,0 +1,4 @@
+"""Chinese strings of the tokens pages."""
+
+ZH: dict[str, str] = {
+}

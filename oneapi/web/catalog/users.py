@@ -1,0 +1,4 @@
+"""Chinese strings of the users pages."""
+
+ZH: dict[str, str] = {
+}

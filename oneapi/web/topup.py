@@ -1,0 +1,16 @@
+"""The topup pages (being built)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from oneapi.web.access import user_page
+from oneapi.web.htmx import render
+
+bp = Blueprint("topup", __name__)
+
+
+@bp.get("/topup")
+@user_page
+def index():
+    return render("pages/placeholder.html", "content")

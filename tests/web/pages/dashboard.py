@@ -1,0 +1,7 @@
+"""The dashboard pages."""
+
+from tests.web.pages import USER, Page
+
+PAGES = [
+    Page("/dashboard", USER),
+]

@@ -1,0 +1,7 @@
+"""The users pages."""
+
+from tests.web.pages import ADMIN, Page
+
+PAGES = [
+    Page("/user", ADMIN),
+]
