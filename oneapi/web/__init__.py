@@ -42,9 +42,8 @@ def exempt_from_csrf(app: Flask, *blueprints: object) -> None:
         extensions.csrf.exempt(blueprint)
 
 
-def theme_loader(app: Flask, theme: str) -> ChoiceLoader:
-    """Templates of `theme` first, then `default` for any page the theme does not override."""
-    root = os.path.join(app.root_path, app.template_folder or "../templates")
+def theme_loader(root: str, theme: str) -> ChoiceLoader:
+    """Templates of `theme` (a folder under `root`) first, then `default` for any page it does not override."""
     folders = [os.path.join(root, "default")]
     chosen = os.path.join(root, theme)
     if theme != "default":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 from flask import Flask, Response, g, request
 from flask_login import current_user
@@ -22,7 +23,8 @@ def init_templating(app: Flask) -> None:
 
     # The `Theme` option (or THEME) is read once: as in One API, a new theme takes a restart.
     theme = options.get("Theme")
-    app.jinja_loader = theme_loader(app, theme or "default")
+    root = os.path.normpath(os.path.join(app.root_path, app.template_folder or "../templates"))
+    app.jinja_loader = theme_loader(root, theme or "default")
     env = app.jinja_env
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(gettext, ngettext, newstyle=True)

@@ -183,3 +183,10 @@ def test_login_attempts_are_rate_limited(tmp_path, engine_name):
 def test_boosted_navigation_gets_the_full_page(login_as):
     response = login_as(USER).get("/token", headers=BOOSTED)
     assert response.status_code == 200 and is_full_page(response)
+
+
+def test_pages_load_no_script_or_style_from_another_site(client):
+    page = text(client.get("/login"))
+    sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
+    assert sources and all(s.startswith("/static/") for s in sources), sources
+    assert "/static/vendor/htmx-2.0.11.min.js" in sources
