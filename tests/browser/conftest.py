@@ -81,3 +81,14 @@ def screenshot(driver, name: str) -> None:
     if os.environ.get("SAVE_SCREENSHOTS") == "1":
         SCREENSHOTS.mkdir(exist_ok=True)
         (SCREENSHOTS / f"{name}.png").write_bytes(png)
+
+
+def submit_and_wait(driver, element, timeout: float = 10) -> None:
+    """Click `element` and wait until the browser has left the page it was on (a full page load)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, timeout).until(EC.staleness_of(page))

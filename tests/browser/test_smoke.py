@@ -14,6 +14,7 @@ def test_root_logs_in_and_switches_language(browser, gateway):
     browser.get(f"{gateway}/login")
     wait = WebDriverWait(browser, 10)
     assert browser.find_element(By.CSS_SELECTOR, "h1").text == "登录"
+    assert browser.find_elements(By.CSS_SELECTOR, "head style"), "htmx did not start"
     browser.find_element(By.NAME, "username").send_keys("root")
     browser.find_element(By.NAME, "password").send_keys("123456")
     browser.find_element(By.CSS_SELECTOR, "#login button.primary").click()
