@@ -19,5 +19,6 @@ def test_root_logs_in_and_switches_language(browser, gateway):
     browser.find_element(By.NAME, "password").send_keys("123456")
     browser.find_element(By.CSS_SELECTOR, "#login button.primary").click()
     wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, "nav.menu a[href='/channel']")))
+    assert browser.current_url == f"{gateway}/", "the address bar follows the redirect after the boosted POST"
     browser.find_element(By.CSS_SELECTOR, ".lang-switch button[value='en']").click()
     wait.until(EC.text_to_be_present_in_element((By.CSS_SELECTOR, "nav.menu"), "Channels"))
