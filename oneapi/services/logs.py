@@ -73,9 +73,10 @@ class LogFilter:
         return conditions
 
 
-def list_logs(flt: LogFilter, page: int) -> list[Log]:
+def list_logs(flt: LogFilter, page: int, limit: int = PAGE_SIZE) -> list[Log]:
+    """A page of matching logs, newest first; `limit` above PAGE_SIZE peeks at the next page."""
     query = sa.select(Log).where(*flt.conditions()).order_by(Log.id.desc())
-    return list(db.session.scalars(query.limit(PAGE_SIZE).offset(page_offset(page))))
+    return list(db.session.scalars(query.limit(limit).offset(page_offset(page))))
 
 
 def search(keyword: str, user_id: int | None = None) -> list[Log]:
@@ -121,6 +122,40 @@ def dashboard(user_id: int, now: int | None = None) -> list[dict[str, Any]]:
     return [{"Day": _utc_date(int(r[0])), "ModelName": r[1] or "", "RequestCount": int(r[2] or 0),
              "Quota": int(r[3] or 0), "PromptTokens": int(r[4] or 0), "CompletionTokens": int(r[5] or 0)}
             for r in rows]
+
+
+@dataclass(frozen=True)
+class DailyUsage:
+    """The dashboard's seven UTC days, oldest first, with zeros for days without usage (as One API's
+    page fills them); `model_tokens` maps each model to its prompt + completion tokens per day, the
+    busiest model first."""
+
+    days: list[str]
+    requests: list[int]
+    quota: list[int]
+    tokens: list[int]
+    model_tokens: dict[str, list[int]]
+
+    @property
+    def empty(self) -> bool:
+        return not any(self.requests)
+
+
+def daily_usage(user_id: int, now: int | None = None) -> DailyUsage:
+    now = int(time.time()) if now is None else now
+    today = now - now % DAY
+    days = [_utc_date(today - back * DAY) for back in range(6, -1, -1)]
+    index = {day: i for i, day in enumerate(days)}
+    requests, quota, tokens = [0] * 7, [0] * 7, [0] * 7
+    per_model: dict[str, list[int]] = {}
+    for row in dashboard(user_id, now):
+        i, used = index[row["Day"]], row["PromptTokens"] + row["CompletionTokens"]
+        requests[i] += row["RequestCount"]
+        quota[i] += row["Quota"]
+        tokens[i] += used
+        per_model.setdefault(row["ModelName"], [0] * 7)[i] += used
+    ranked = sorted(per_model.items(), key=lambda item: (-sum(item[1]), item[0]))
+    return DailyUsage(days, requests, quota, tokens, dict(ranked))
 
 
 def _utc_date(timestamp: int) -> str:

@@ -1,4 +1,38 @@
-"""Chinese strings of the logs pages."""
+"""Chinese strings of the logs pages (One API's wording where it has one)."""
 
 ZH: dict[str, str] = {
+    "Admin": "管理",
+    "All": "全部",
+    "Channel ID": "渠道 ID",
+    "Channel": "渠道",
+    "Clear filters": "清除筛选",
+    "Completion tokens": "补全",
+    "Detail": "详情",
+    "End time": "结束时间",
+    "Exact model name": "完整的模型名称",
+    "Exact token name": "完整的令牌名称",
+    "Go to tokens": "前往令牌页面",
+    "Logs": "日志",
+    "Model name": "模型名称",
+    "Model": "模型",
+    "No logs match these filters. Widen the time range or clear the filters.":
+        "没有符合筛选条件的日志。请放宽时间范围或清除筛选条件。",
+    "No logs yet. Make a request with one of your tokens and it will show here.":
+        "暂无日志。使用你的令牌发起一次请求，记录就会显示在这里。",
+    "Prompt tokens": "提示",
+    "Quota used by these filters": "当前筛选的总消耗额度",
+    "Quota": "额度",
+    "Request ID": "请求 ID",
+    "Search": "查询",
+    "Show": "点击查看",
+    "Start time": "起始时间",
+    "System": "系统",
+    "Test": "测试",
+    "Time": "时间",
+    "Token name": "令牌名称",
+    "Top up": "充值",
+    "Type": "类型",
+    "Unknown": "未知",
+    "Usage": "消费",
+    "Username": "用户名称",
 }

@@ -3,5 +3,5 @@
 from tests.web.pages import USER, Page
 
 PAGES = [
-    Page("/dashboard", USER),
+    Page("/dashboard", USER, 'id="dashboard"'),
 ]
