@@ -4,8 +4,10 @@ neither see nor change another user's keys; an id that is not theirs is simply "
 from __future__ import annotations
 
 import ipaddress
+import json
 import time
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -35,7 +37,7 @@ class TokenFields:
 
     def check(self) -> None:
         if len(self.name.encode()) > 30:
-            raise Invalid("参数错误：令牌名称过长")
+            raise Invalid("参数错误：令牌名称过长", field="name")
         if self.expired_time < -1:
             raise Invalid("字段 {field} 不能小于 {min}", field="expired_time", min=-1)
         if self.remain_quota < 0 and not self.unlimited_quota:
@@ -51,7 +53,7 @@ def check_subnets(subnet: str) -> None:
         try:
             ipaddress.ip_network(part, strict=False)
         except ValueError:
-            raise Invalid("无效的网段：{subnet}", subnet=part) from None
+            raise Invalid("无效的网段：{subnet}", subnet=part, field="subnet") from None
 
 
 def list_tokens(user_id: int, page: int, order: str = "") -> list[Token]:
@@ -121,3 +123,74 @@ def delete_token(user_id: int, token_id: int) -> None:
         raise NotFound("令牌不存在")
     db.session.commit()
     relay_cache.forget_tokens()
+
+
+# The console's quick expiry buttons (One API's EditToken: a month is 30 days).
+EXPIRY_STEPS = {"never": 0, "month": 30 * 86400, "day": 86400, "hour": 3600, "minute": 60}
+EXPIRY_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M")
+NEXTCHAT = "https://app.nextchat.dev"
+
+
+def quick_expiry(choice: str, now: int | None = None) -> int:
+    """The expiry a quick button sets: -1 for "never", else now plus the step."""
+    if choice not in EXPIRY_STEPS:
+        raise Invalid("无效的操作")
+    step = EXPIRY_STEPS[choice]
+    return now_or(now) + step if step else -1
+
+
+def now_or(now: int | None) -> int:
+    return int(time.time()) if now is None else now
+
+
+def parse_expiry(text: str) -> int:
+    """`yyyy-MM-dd HH:mm:ss` (or a `datetime-local` value) in the server's time zone; "" or -1 is never."""
+    text = text.strip()
+    if text in ("", "-1"):
+        return -1
+    for pattern in EXPIRY_FORMATS:
+        try:
+            return int(time.mktime(time.strptime(text, pattern)))
+        except ValueError:
+            continue
+    raise Invalid("过期时间格式错误！", field="expired_time")
+
+
+def format_expiry(expired_time: int | None) -> str:
+    """The form's text for an expiry: -1 for never, else local `yyyy-MM-dd HH:mm:ss`."""
+    if expired_time is None or expired_time < 0:
+        return "-1"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(expired_time))
+
+
+def shown_status(token: Token, now: int | None = None) -> int:
+    """The status to show: an enabled key past its expiry or out of quota is Expired / Depleted, as the
+    relay would find it on its next use (One API only marks it then)."""
+    if token.status != TokenStatus.ENABLED:
+        return token.status
+    if token.expired_time not in (None, -1) and token.expired_time < now_or(now):
+        return TokenStatus.EXPIRED
+    if not token.unlimited_quota and (token.remain_quota or 0) <= 0:
+        return TokenStatus.EXHAUSTED
+    return token.status
+
+
+def chat_links(key: str, server: str, chat_link: str = "") -> dict[str, str]:
+    """One API's chat-client links for a key (TokensTable.js), by client name.
+
+    `server` is the ServerAddress option or the request's host URL; `chat_link` the ChatLink option.
+    NextChat keeps its settings JSON raw as One API does; LobeChat's JSON is URL-encoded and is offered
+    only when a chat link is set (One API has no default for it).
+    """
+    secret = f"sk-{key}"
+    server = server.rstrip("/")
+    base = chat_link.strip().rstrip("/")
+    encoded = quote(server, safe="-_.!~*'()")  # JavaScript's encodeURIComponent
+    compact = {"separators": (",", ":"), "ensure_ascii": False}
+    links = {"NextChat": f"{base or NEXTCHAT}/#/?settings=" + json.dumps({"key": secret, "url": server}, **compact)}
+    if base:
+        lobe = {"keyVaults": {"openai": {"apiKey": secret, "baseURL": f"{server}/v1"}}}
+        links["LobeChat"] = f"{base}/?settings=" + quote(json.dumps(lobe, **compact), safe="")
+    links["AMA"] = f"ama://set-api-key?server={encoded}&key={secret}"
+    links["OpenCat"] = f"opencat://team/join?domain={encoded}&token={secret}"
+    return links
