@@ -77,6 +77,11 @@ EN: dict[str, str] = {
     "无法启用 Turnstile 校验，请先填入 Turnstile 校验相关配置信息！":
         "Fill in the Turnstile settings before enabling Turnstile",
     "无效的主题": "Invalid theme",
+    "未知的设置分组": "Unknown settings group",
+    "关闭密码登录后，只能通过其他方式登录；请勾选确认后再保存":
+        "With password login off, only the other sign-in methods remain; tick the confirmation and save again",
+    "请选择一个日期": "Choose a date",
+    "日期格式无效": "Invalid date",
     "{feature} 尚未实现": "{feature} is not available yet",
     "尚未实现": "Not implemented yet",
     "记录不存在": "Record not found",

@@ -159,20 +159,50 @@ def update(key: str, value: str) -> None:
     if len(value) > MAX_VALUE_LENGTH:
         raise Invalid("配置项 {key} 的值无效：{reason}", key=key, reason="too long")
     value = _validate(key, value)
-    row = db.session.get(Option, key)
-    if row is None:
-        db.session.add(Option(key=key, value=value))
-    else:
-        row.value = value
+    _write({key: value})
+
+
+def update_many(values: dict[str, str]) -> None:
+    """Save several options together: every value is validated (the guards seeing the others of the batch)
+    before any is written, in one transaction. An error names the option as its `field`."""
+    merged = {**_store().values, **values}
+    for key, value in values.items():
+        try:
+            if len(value) > MAX_VALUE_LENGTH:
+                raise Invalid("配置项 {key} 的值无效：{reason}", key=key, reason="too long")
+            _validate(key, value, merged.get)
+        except Invalid as exc:
+            exc.values.setdefault("field", key)
+            raise
+    _check_switches_kept(values, merged)
+    if values:
+        _write(values)
+
+
+def _check_switches_kept(values: dict[str, str], merged: dict[str, str]) -> None:
+    """A switch that stays on keeps its guard: emptying the email whitelist while the restriction is on
+    would refuse every address. The error names the emptied option."""
+    for switch, (needed, message) in _GUARDS.items():
+        if needed in values and merged.get(switch) == "true" and not merged.get(needed):
+            raise Invalid(message, field=needed)
+
+
+def _write(values: dict[str, str]) -> None:
+    for key, value in values.items():
+        row = db.session.get(Option, key)
+        if row is None:
+            db.session.add(Option(key=key, value=value))
+        else:
+            row.value = value
     db.session.commit()
-    _store().replace({key: value})
+    _store().replace(values)
 
 
-def _validate(key: str, value: str) -> str:
+def _validate(key: str, value: str, current: Callable[[str], str | None] = get) -> str:
     guard = _GUARDS.get(key)
     if guard and value == "true":
         needed, message = guard
-        if not get(needed):
+        if not current(needed):
             raise Invalid(message)
     if key == "Theme" and value not in THEMES:
         raise Invalid("无效的主题")

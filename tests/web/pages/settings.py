@@ -1,7 +1,10 @@
-"""The settings pages."""
+"""The settings pages: the personal tab for everyone, the option tabs for root."""
 
-from tests.web.pages import USER, Page
+from tests.web.pages import ROOT, USER, Page
 
 PAGES = [
-    Page("/setting", USER),
+    Page("/setting", USER, 'id="access-token"'),
+    Page("/setting/operation", ROOT, 'id="group-ratios"'),
+    Page("/setting/system", ROOT, 'id="group-smtp"'),
+    Page("/setting/other", ROOT, 'id="group-branding"'),
 ]
