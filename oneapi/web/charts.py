@@ -94,6 +94,7 @@ class Chart:
     points: list[Point] = field(default_factory=list)
     bars: list[Bar] = field(default_factory=list)
     legend: list[tuple[str, str]] = field(default_factory=list)
+    colour: str = PALETTE[0]
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
@@ -120,11 +121,13 @@ def _slot_centres(count: int) -> list[float]:
     return [round(LEFT + slot * (i + 0.5), 1) for i in range(count)]
 
 
-def line_chart(labels: Sequence[str], values: Sequence[int], fmt: Formatter = compact) -> Chart:
+def line_chart(labels: Sequence[str], values: Sequence[int], fmt: Formatter = compact,
+               colour: str = PALETTE[0]) -> Chart:
     maximum = nice_max(max(values, default=0))
     xs = _slot_centres(len(labels))
     points = [Point(x, _y(v, maximum), v, label) for x, v, label in zip(xs, values, labels, strict=True)]
-    return Chart(maximum, _ticks(maximum, fmt), [Label(x, t) for x, t in zip(xs, labels, strict=True)], points=points)
+    return Chart(maximum, _ticks(maximum, fmt), [Label(x, t) for x, t in zip(xs, labels, strict=True)], points=points,
+                 colour=colour)
 
 
 def stacked_bars(labels: Sequence[str], series: dict[str, Sequence[int]], fmt: Formatter = compact) -> Chart:

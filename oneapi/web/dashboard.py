@@ -22,8 +22,8 @@ def index():
     quota_label = markup.quota if options.get_bool("DisplayInCurrencyEnabled") else charts.compact
     return render(
         "dashboard/index.html", "dashboard", usage=usage,
-        requests_chart=charts.line_chart(days, usage.requests),
-        quota_chart=charts.line_chart(days, usage.quota, quota_label),
-        tokens_chart=charts.line_chart(days, usage.tokens),
+        requests_chart=charts.line_chart(days, usage.requests, colour=charts.PALETTE[0]),
+        quota_chart=charts.line_chart(days, usage.quota, quota_label, colour=charts.PALETTE[1]),
+        tokens_chart=charts.line_chart(days, usage.tokens, colour=charts.PALETTE[2]),
         models_chart=charts.stacked_bars(days, usage.model_tokens),
     )

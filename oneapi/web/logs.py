@@ -79,10 +79,10 @@ def _moment(raw: str | None, *, end: bool = False) -> int:
     Browsers send minutes only, so an end time covers its whole minute."""
     for fmt, extra in (("%Y-%m-%dT%H:%M:%S", 0), ("%Y-%m-%dT%H:%M", 59)):
         try:
-            moment = datetime.strptime(raw or "", fmt)
-        except ValueError:
+            seconds = int(time.mktime(datetime.strptime(raw or "", fmt).timetuple()))
+        except (ValueError, OverflowError):  # not this format, or a year the platform cannot convert
             continue
-        return max(int(time.mktime(moment.timetuple())) + (extra if end else 0), 0)
+        return max(seconds + (extra if end else 0), 0)
     return 0
 
 

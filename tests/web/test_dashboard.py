@@ -74,8 +74,11 @@ def test_dashboard_totals_per_day(user_client, usage):
 def test_todays_spend_is_in_dollars_when_currency_display_is_on(user_client, usage):
     options.update_many({"DisplayInCurrencyEnabled": "true", "QuotaPerUnit": "500000"})
     assert "Today's spend: $0.0038" in text(user_client.get("/dashboard", headers=EN))
+    assert 'dominant-baseline="middle">$0.004</text>' in text(user_client.get("/dashboard"))  # the quota axis top
     options.update_many({"DisplayInCurrencyEnabled": "false"})
-    assert "Today's spend: 1,900" in text(user_client.get("/dashboard", headers=EN))
+    body = text(user_client.get("/dashboard", headers=EN))
+    assert "Today's spend: 1,900" in body
+    assert 'dominant-baseline="middle">2k</text>' in body
 
 
 def test_line_points_follow_the_values(user_client, usage):
@@ -111,6 +114,8 @@ def test_charts_are_accessible_images_with_their_numbers(user_client, usage):
         assert f'aria-labelledby="chart-{chart}-title"' in body and f'<title id="chart-{chart}-title">' in body
     assert body.count("<summary>Show the numbers</summary>") == 4
     assert "<script" not in body.split("<main")[1]  # no chart library
+    lines = re.findall(r'<polyline class="series" fill="none" stroke="(#\w+)"', body)
+    assert len(lines) == 3 and len(set(lines)) == 3
 
 
 def test_dashboard_counts_only_the_callers_usage(login_as, usage, other_user):

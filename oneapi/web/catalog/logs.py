@@ -20,7 +20,7 @@ ZH: dict[str, str] = {
     "No logs yet. Make a request with one of your tokens and it will show here.":
         "暂无日志。使用你的令牌发起一次请求，记录就会显示在这里。",
     "Prompt tokens": "提示",
-    "Quota used by these filters": "当前筛选的总消耗额度",
+    "Quota used by these filters:": "当前筛选的总消耗额度：",
     "Quota": "额度",
     "Request ID": "请求 ID",
     "Search": "查询",
