@@ -53,6 +53,7 @@ EN: dict[str, str] = {
     "令牌可用额度已用尽，无法启用，请先修改令牌剩余额度，或者设置为无限额度":
         "The token's quota is used up and it cannot be enabled; raise its quota first",
     "无效的网段：{subnet}": "Invalid subnet: {subnet}",
+    "过期时间格式错误！": "Invalid expiry time: use yyyy-MM-dd HH:mm:ss, or -1 for never",
     "渠道不存在": "Channel not found",
     "模型映射必须是合法的 JSON 格式！": "The model mapping must be a JSON object of strings",
     "渠道配置必须是合法的 JSON 格式！": "The channel config must be a JSON object",

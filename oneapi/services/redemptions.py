@@ -8,6 +8,8 @@ transaction as the quota increase, so a code sent twice at once succeeds exactly
 from __future__ import annotations
 
 import time
+import uuid
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import sqlalchemy as sa
 
@@ -37,16 +39,16 @@ def get_redemption(redemption_id: int) -> Redemption:
 
 def _check_name(name: str) -> None:
     if not 1 <= len(name.encode()) <= 20:
-        raise Invalid("兑换码名称长度必须在1-20之间")
+        raise Invalid("兑换码名称长度必须在1-20之间", field="name")
 
 
 def create_batch(creator_id: int, name: str, quota: int, count: int) -> list[str]:
     _check_name(name)
     check_range("quota", quota, 0)
     if count <= 0:
-        raise Invalid("兑换码个数必须大于0")
+        raise Invalid("兑换码个数必须大于0", field="count")
     if count > MAX_BATCH:
-        raise Invalid("一次兑换码批量生成的个数不能大于 100")
+        raise Invalid("一次兑换码批量生成的个数不能大于 100", field="count")
     now = int(time.time())
     keys = [uuid_hex() for _ in range(count)]
     db.session.add_all(Redemption(user_id=creator_id, key=key, status=RedemptionStatus.ENABLED, name=name,
@@ -86,9 +88,9 @@ def redeem(user: User, key: str) -> int:
     """
     key = key.strip()
     if not key:
-        raise Invalid("未提供兑换码")
+        raise Invalid("未提供兑换码", field="key")
     if len(key) > 32:
-        raise Invalid("兑换失败，无效的兑换码")
+        raise Invalid("兑换失败，无效的兑换码", field="key")
     claimed = db.session.execute(
         sa.update(Redemption)
         .where(Redemption.key == key, Redemption.status == RedemptionStatus.ENABLED)
@@ -98,7 +100,7 @@ def redeem(user: User, key: str) -> int:
     redemption = db.session.scalar(sa.select(Redemption).where(Redemption.key == key))
     if claimed.rowcount != 1 or redemption is None:
         db.session.rollback()
-        raise Invalid(_refusal(redemption))
+        raise Invalid(_refusal(redemption), field="key")
     quota = redemption.quota or 0
     credit_user(user.id, quota)
     logs.record(user.id, LogType.TOPUP, f"通过兑换码充值 {describe(quota)}", username=user.username, quota=quota)
@@ -112,3 +114,13 @@ def _refusal(redemption: Redemption | None) -> str:
     if redemption.status == RedemptionStatus.DISABLED:
         return "兑换失败，该兑换码已被禁用"
     return "兑换失败，该兑换码已被使用"
+
+
+def topup_link(base: str, user: User, transaction_id: str | None = None) -> str:
+    """The TopUpLink option with `username`, `user_id` and `transaction_id` (a fresh random UUID) added to
+    its query, as One API's top-up page opens it for an external payment page (docs/API.md)."""
+    parts = urlsplit(base.strip())
+    extra = urlencode({"username": user.username, "user_id": user.id,
+                       "transaction_id": transaction_id or str(uuid.uuid4())})
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit(parts._replace(query=query))

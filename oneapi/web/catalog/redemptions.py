@@ -1,4 +1,36 @@
-"""Chinese strings of the redemptions pages."""
+"""Chinese strings of the redemption code pages."""
 
 ZH: dict[str, str] = {
+    "1 to 20 bytes; also the name of the downloaded file.": "长度 1 至 20 字节，也是下载文件的文件名。",
+    "Add codes": "添加兑换码",
+    "At most 100 at a time.": "一次最多 100 个。",
+    "Back to the list": "返回列表",
+    "Code disabled": "兑换码已禁用",
+    "Code enabled": "兑换码已启用",
+    "Codes": "兑换码",
+    "Codes created": "兑换码已生成",
+    "Codes created: %(n)s": "已生成兑换码 %(n)s 个",
+    "Copy all": "全部复制",
+    "Create": "创建",
+    "Delete the redemption code %(name)s?": "确定删除兑换码 %(name)s 吗？",
+    "Download %(file)s": "下载 %(file)s",
+    "Edit redemption code": "编辑兑换码",
+    "ID": "ID",
+    "ID or name": "ID 或名称",
+    "No code has the ID or a name starting with “%(keyword)s”.": "没有 ID 为“%(keyword)s”或名称以其开头的兑换码。",
+    "No redemption codes yet. Create a batch and hand the codes to your users.":
+        "还没有兑换码。批量生成一批兑换码，再分发给用户。",
+    "Not yet": "尚未兑换",
+    "Number of codes": "生成数量",
+    "Redeemed": "兑换时间",
+    "Redemption code %(name)s saved": "兑换码 %(name)s 已保存",
+    "Redemption code deleted": "兑换码已删除",
+    "Redemption codes": "兑换码",
+    "Save these codes now: download them or copy them. They stay listed under Redemption, one row each.":
+        "请立即保存这些兑换码（下载或复制）。它们也会逐条列在兑换码列表中。",
+    "Search by ID or name": "按 ID 或名称搜索",
+    "Show all codes": "显示全部兑换码",
+    "Show code": "显示兑换码",
+    "Unused": "未使用",
+    "Used": "已使用",
 }
