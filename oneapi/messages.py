@@ -31,6 +31,16 @@ EN: dict[str, str] = {
     "管理员开启了邮箱验证，请输入邮箱地址和验证码":
         "Email verification is on: enter your email address and the verification code",
     "验证码错误或已过期": "The verification code is wrong or has expired",
+    "无效的邮箱地址": "Invalid email address",
+    "两次输入的密码不一致": "The two passwords do not match",
+    "管理员启用了邮箱域名白名单，您的邮箱地址的域名不在白名单中":
+        "The administrator allows only certain email domains, and yours is not one of them",
+    "邮箱地址已被占用": "The email address is already in use",
+    "该邮箱地址未注册": "No account uses this email address",
+    "重置链接非法或已过期": "The reset link is invalid or has expired",
+    "收件人为空": "No recipient",
+    "SMTP 服务器未配置": "The SMTP server is not configured",
+    "邮件发送失败：{error}": "Sending the email failed: {error}",
     "用户不存在": "User not found",
     "无法创建权限大于等于自己的用户": "You cannot create a user with a role equal to or above yours",
     "无权获取同级或更高等级用户的信息": "You cannot view a user of equal or higher role",

@@ -1,5 +1,5 @@
-"""Routes without authentication: status, notice, about, home page, login, logout, registration,
-and the email/OAuth entry points whose mechanisms are not built yet."""
+"""Routes without authentication: status, notice, about, home page, login, logout, registration, email
+codes and password reset, and the OAuth entry points whose mechanisms are not built yet."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from flask_login import login_user, logout_user
 from oneapi import __version__
 from oneapi.api import bp
 from oneapi.api.envelope import ok
-from oneapi.api.params import Body
+from oneapi.api.params import Body, query_str
 from oneapi.api.pending import not_yet
 from oneapi.api.ratelimit import critical_limit
 from oneapi.api.shapes import login_json
 from oneapi.errors import Forbidden
-from oneapi.services import accounts, options
+from oneapi.services import accounts, options, verification
 from oneapi.services.randomness import random_string
 
 
@@ -92,10 +92,28 @@ def oauth_state():
     return ok(state)
 
 
+@bp.get("/verification")
+@critical_limit
+def send_verification_code():
+    verification.send_verification_code(query_str("email"))
+    return ok()
+
+
+@bp.get("/reset_password")
+@critical_limit
+def send_reset_link():
+    verification.send_reset_link(query_str("email"))
+    return ok()
+
+
+@bp.post("/user/reset")
+@critical_limit
+def reset_password():
+    body = Body.load()
+    return ok(verification.reset_password(body.str("email", max_len=50), body.str("token", max_len=64)))
+
+
 for _rule, _feature, _methods in (
-    ("/verification", "Email verification", ["GET"]),
-    ("/reset_password", "Password reset by email", ["GET"]),
-    ("/user/reset", "Password reset by email", ["POST"]),
     ("/oauth/github", "GitHub OAuth", ["GET"]),
     ("/oauth/oidc", "OIDC", ["GET"]),
     ("/oauth/lark", "Lark OAuth", ["GET"]),

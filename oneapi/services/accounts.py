@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from oneapi.errors import Conflict, Forbidden, Invalid
 from oneapi.extensions import db
 from oneapi.models import LogType, Role, Token, User, UserStatus
-from oneapi.services import logs, options
+from oneapi.services import logs, options, verification
 from oneapi.services.passwords import check_password, hash_password
 from oneapi.services.quota import credit_user, describe
 from oneapi.services.randomness import api_key, random_string, uuid_hex
@@ -79,16 +79,23 @@ def register(username: str, password: str, email: str = "", verification_code: s
         raise Forbidden("管理员关闭了新用户注册")
     if not options.get_bool("PasswordRegisterEnabled"):
         raise Forbidden("管理员关闭了通过密码进行注册，请使用第三方账户验证的形式进行注册")
+    verification.refuse_turnstile()
     validate_profile(username=username, password=password, email=email)
-    if options.get_bool("EmailVerificationEnabled"):
+    verified = options.get_bool("EmailVerificationEnabled")
+    if verified:
         if not email or not verification_code:
             raise Invalid("管理员开启了邮箱验证，请输入邮箱地址和验证码")
-        # Codes are mailed by the email feature, which is not built yet: no code can be valid.
-        raise Invalid("验证码错误或已过期")
+        if not verification.is_valid(verification.VERIFY, email, verification_code):
+            raise Invalid("验证码错误或已过期", field="verification_code")
     inviter_id = 0
     if aff_code:
         inviter_id = db.session.scalar(sa.select(User.id).where(User.aff_code == aff_code)) or 0
-    return create_user(username, password, display_name=username, inviter_id=inviter_id)
+    # As in One API, the address is kept only when it was verified.
+    user = create_user(username, password, display_name=username, inviter_id=inviter_id,
+                       email=email if verified else "")
+    if verified:
+        verification.forget(verification.VERIFY, email)
+    return user
 
 
 def create_user(username: str, password: str, display_name: str = "", inviter_id: int = 0,

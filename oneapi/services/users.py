@@ -40,6 +40,10 @@ def _outranks(caller: User, target: User) -> bool:
     return caller.role == Role.ROOT or caller.role > target.role
 
 
+def find_by_username(username: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.username == username)) if username else None
+
+
 def get_for_admin(caller: User, user_id: int) -> User:
     user = get_user(user_id)
     if not _outranks(caller, user) and caller.id != user.id:
@@ -112,7 +116,7 @@ def update_self(user: User, changes: dict[str, Any]) -> User:
 
 
 def manage(caller: User, username: str, action: str) -> User:
-    user = db.session.scalar(sa.select(User).where(User.username == username)) if username else None
+    user = find_by_username(username)
     if user is None:
         raise NotFound("用户不存在")
     if not _outranks(caller, user):
@@ -120,7 +124,11 @@ def manage(caller: User, username: str, action: str) -> User:
     handler = _ACTIONS.get(action)
     if handler is None:
         raise Invalid("无效的操作")
-    handler(caller, user)
+    try:
+        handler(caller, user)
+    except Exception:
+        db.session.rollback()
+        raise
     db.session.commit()
     relay_cache.forget_users()
     return user

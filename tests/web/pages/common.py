@@ -7,6 +7,4 @@ PAGES = [
     Page("/about", ANON, "card"),
     Page("/login", ANON, 'id="login"'),
     Page("/chat", USER, "empty"),
-    Page("/register", ANON),
-    Page("/reset", ANON),
 ]
