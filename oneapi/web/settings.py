@@ -138,9 +138,13 @@ def _group_context(grp: settings.Group, errors: dict, values: dict | None) -> di
 
 
 def _typed(grp: settings.Group) -> dict[str, str]:
-    """What root typed into the refused form, so a JSON typo can be fixed instead of retyped (never a secret)."""
-    return {key: request.form.get(key, "") for key in grp.keys
-            if settings.kind(key) not in ("secret", "bool") and key in request.form}
+    """What root sent in the refused form, so a JSON typo is fixed instead of retyped (never a secret).
+    Switches keep their posted state: the password-login confirmation re-sends the form as it was."""
+    form = FormInput()
+    typed = {key: "true" if form.bool(key) else "false" for key in grp.keys if settings.kind(key) == "bool"}
+    typed.update({key: request.form[key] for key in grp.keys
+                  if settings.kind(key) not in ("secret", "bool") and key in request.form})
+    return typed
 
 
 def _flash_saved(changed: list[str]) -> None:

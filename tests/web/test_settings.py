@@ -226,6 +226,8 @@ def test_turning_password_login_off_asks_for_confirmation(root_client):
     response = save(root_client, "login", data)
     assert response.status_code == 422 and field_error(text(response), "PasswordLoginEnabled")
     assert 'name="confirm"' in text(response)
+    # The refused form keeps the switch as root left it, so ticking the confirmation is all it takes.
+    assert 'name="PasswordLoginEnabled" value="true" >' in text(response)
     assert options.get_bool("PasswordLoginEnabled")
     assert save(root_client, "login", {**data, "confirm": "true"}).status_code == 303
     assert not options.get_bool("PasswordLoginEnabled")
