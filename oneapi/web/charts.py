@@ -1,8 +1,9 @@
 """Chart geometry for the dashboard: series in, plain SVG coordinates out.
 
 The templates draw what these functions compute (points of a line, rectangles of stacked bars, axis
-ticks), so the page needs no JavaScript chart library and the numbers are testable here. Every chart
-shares one viewBox; the y axis runs from 0 to a "nice" maximum made of four round steps.
+ticks), so the page needs no JavaScript chart library and the numbers are testable here. Charts share
+one height and margins (a wide one only adds width); the y axis runs from 0 to a "nice" maximum made of
+four round steps.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 WIDTH, HEIGHT = 360, 180
+WIDE = 760  # a chart across the page: wider, so its text keeps the size of the small charts'
 LEFT, RIGHT, TOP, BOTTOM = 44, 10, 10, 22
 PLOT_W, PLOT_H = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 BASELINE = TOP + PLOT_H
@@ -98,8 +100,11 @@ class Chart:
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
-    right_edge: int = WIDTH - RIGHT
     baseline: int = BASELINE
+
+    @property
+    def right_edge(self) -> int:
+        return self.width - RIGHT
 
     @property
     def polyline(self) -> str:
@@ -115,9 +120,9 @@ def _ticks(maximum: int, fmt: Formatter) -> list[Tick]:
     return [Tick(_y(v, maximum), v, fmt(v)) for v in values]
 
 
-def _slot_centres(count: int) -> list[float]:
+def _slot_centres(count: int, width: int = WIDTH) -> list[float]:
     """Days spread across the plot: one slot each, the mark in the slot's middle."""
-    slot = PLOT_W / max(count, 1)
+    slot = (width - LEFT - RIGHT) / max(count, 1)
     return [round(LEFT + slot * (i + 0.5), 1) for i in range(count)]
 
 
@@ -130,12 +135,13 @@ def line_chart(labels: Sequence[str], values: Sequence[int], fmt: Formatter = co
                  colour=colour)
 
 
-def stacked_bars(labels: Sequence[str], series: dict[str, Sequence[int]], fmt: Formatter = compact) -> Chart:
+def stacked_bars(labels: Sequence[str], series: dict[str, Sequence[int]], fmt: Formatter = compact,
+                 chart_width: int = WIDTH) -> Chart:
     """One bar per day, one segment per series stacked from the axis up, in the series' order."""
     totals = [sum(values[i] for values in series.values()) for i in range(len(labels))]
     maximum = nice_max(max(totals, default=0))
-    xs = _slot_centres(len(labels))
-    width = round(PLOT_W / max(len(labels), 1) * BAR_FILL, 1)
+    xs = _slot_centres(len(labels), chart_width)
+    width = round((chart_width - LEFT - RIGHT) / max(len(labels), 1) * BAR_FILL, 1)
     colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(series)}
     bars: list[Bar] = []
     for i, (x, label) in enumerate(zip(xs, labels, strict=True)):
@@ -148,4 +154,4 @@ def stacked_bars(labels: Sequence[str], series: dict[str, Sequence[int]], fmt: F
                             name, colours[name], label))
             below += values[i]
     return Chart(maximum, _ticks(maximum, fmt), [Label(x, t) for x, t in zip(xs, labels, strict=True)],
-                 bars=bars, legend=list(colours.items()))
+                 bars=bars, legend=list(colours.items()), width=chart_width)

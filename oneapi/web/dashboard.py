@@ -25,5 +25,5 @@ def index():
         requests_chart=charts.line_chart(days, usage.requests, colour=charts.PALETTE[0]),
         quota_chart=charts.line_chart(days, usage.quota, quota_label, colour=charts.PALETTE[1]),
         tokens_chart=charts.line_chart(days, usage.tokens, colour=charts.PALETTE[2]),
-        models_chart=charts.stacked_bars(days, usage.model_tokens),
+        models_chart=charts.stacked_bars(days, usage.model_tokens, chart_width=charts.WIDE),
     )

@@ -103,9 +103,11 @@ def test_stacked_bars_without_series_draw_an_empty_axis():
     assert chart.maximum == TICKS and len(chart.labels) == 2
 
 
-def test_bars_fit_their_day_slot():
-    chart = stacked_bars(["a", "b", "c"], {"m": [1, 2, 3]})
-    slot = PLOT_W / 3
+@pytest.mark.parametrize("width", [charts.WIDTH, charts.WIDE])
+def test_bars_fit_their_day_slot(width):
+    chart = stacked_bars(["a", "b", "c"], {"m": [1, 2, 3]}, chart_width=width)
+    plot = width - LEFT - charts.RIGHT
     for bar in chart.bars:
-        assert bar.width == pytest.approx(slot * charts.BAR_FILL, abs=0.1)
-        assert bar.x >= LEFT and bar.x + bar.width <= LEFT + PLOT_W
+        assert bar.width == pytest.approx(plot / 3 * charts.BAR_FILL, abs=0.1)
+        assert bar.x >= LEFT and bar.x + bar.width <= LEFT + plot
+    assert chart.width == width and chart.right_edge == LEFT + plot

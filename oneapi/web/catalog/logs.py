@@ -9,8 +9,6 @@ ZH: dict[str, str] = {
     "Completion tokens": "补全",
     "Detail": "详情",
     "End time": "结束时间",
-    "Exact model name": "完整的模型名称",
-    "Exact token name": "完整的令牌名称",
     "Go to tokens": "前往令牌页面",
     "Logs": "日志",
     "Model name": "模型名称",
