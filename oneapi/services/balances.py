@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -19,15 +20,19 @@ import requests
 import sqlalchemy as sa
 from flask import current_app
 
-from oneapi.errors import OneAPIError
+from oneapi.errors import Conflict, OneAPIError
 from oneapi.extensions import db
 from oneapi.models import Channel, ChannelStatus
 from oneapi.relay.channeltypes import INFO
 from oneapi.relay.channeltypes import ChannelType as T
 from oneapi.relay.http import session
 from oneapi.services import channels
+from oneapi.services.batchjobs import Progress, in_app, spawn
 
 log = logging.getLogger("oneapi.balances")
+# One refresh of every balance at a time per process, and how far it got (for the console).
+_running = threading.Lock()
+_progress = Progress()
 
 
 class BalanceError(OneAPIError):
@@ -61,17 +66,83 @@ def update_all() -> int:
     One API's route for this did nothing (its loop was commented out). A channel whose provider
     fails is logged and skipped; unlike One API's unused loop, a zero balance does not disable it.
     """
+    ids = _refreshable_ids()
+    _progress.start(len(ids))
+    try:
+        return _update_each(ids)
+    finally:
+        _progress.finish()
+
+
+def start_update_all() -> int:
+    """Refresh every balance in the background (a greenlet under the server); returns how many channels
+    will be asked. The console polls `progress()`; one refresh runs at a time."""
+    if not _running.acquire(blocking=False):
+        raise Conflict("余额更新已在运行中")
+    try:
+        ids = _refreshable_ids()
+        _progress.start(len(ids))
+        spawn(in_app, current_app._get_current_object(), _update_in_background, ids)
+    except BaseException:
+        _progress.finish()
+        _running.release()
+        raise
+    return len(ids)
+
+
+def progress() -> Progress:
+    """Channels asked so far by the current (or last) refresh of every balance in this process."""
+    return _progress.snapshot()
+
+
+def _refreshable_ids() -> list[int]:
     ids = list(db.session.scalars(sa.select(Channel.id).where(
         Channel.status == ChannelStatus.ENABLED, Channel.type.in_(list(PROVIDERS))).order_by(Channel.id)))
+    db.session.commit()
+    return ids
+
+
+def _update_in_background(ids: list[int]) -> None:
+    try:
+        _update_each(ids)
+    finally:
+        _progress.finish()
+        _running.release()
+
+
+def _update_each(ids: list[int]) -> int:
     updated = 0
     for channel_id in ids:
         try:
             update_balance(channel_id)
         except OneAPIError as exc:
             log.warning("balance of channel #%s not updated: %s", channel_id, exc.text())
+            _progress.step(ok=False)
             continue
+        except Exception:
+            log.exception("balance of channel #%s not updated", channel_id)
+            db.session.rollback()
+            _progress.step(ok=False)
+            continue
+        _progress.step()
         updated += 1
     return updated
+
+
+def display(channel_type: int, balance: float | None) -> str:
+    """The balance as One API's channel list shows it: dollars for OpenAI, Custom and OpenRouter, yuan
+    for CloseAI, API2GPT, DeepSeek and SiliconFlow (OpenAI-SB counts in 1/10000 yuan), a bare number
+    for AIProxy and AIGC2D, "-" for types whose provider publishes no balance."""
+    amount = balance or 0.0
+    if channel_type in (T.OPENAI, T.CUSTOM, T.OPENROUTER):
+        return f"${amount:.2f}"
+    if channel_type in (T.CLOSEAI, T.API2GPT, T.DEEPSEEK, T.SILICONFLOW):
+        return f"¥{amount:.2f}"
+    if channel_type == T.OPENAI_SB:
+        return f"¥{amount / 10000:.2f}"
+    if channel_type in (T.AIPROXY, T.AIGC2D):
+        return f"{amount:.2f}"
+    return "-"
 
 
 # -- talking to the providers ------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from oneapi.errors import Invalid
 from oneapi.extensions import db
 from oneapi.models import Ability, Channel, ChannelStatus
 from oneapi.relay import cache as relay_cache
-from oneapi.services.paging import get_by_id, id_or_prefix, page_of
+from oneapi.services.paging import get_by_id, id_or_prefix, is_id, like_prefix, page_of
 from oneapi.services.validation import check_length, check_range
 
 # Channel type ids run 0..51 in One API (52 is its count sentinel).
@@ -69,20 +69,39 @@ def _check_json_object(field: str, text: str, *, strings: bool = False) -> str:
     try:
         parsed = json.loads(text)
     except ValueError:
-        raise Invalid(message) from None
+        raise Invalid(message, field=field) from None
     if not isinstance(parsed, dict) or (strings and not all(isinstance(v, str) for v in parsed.values())):
-        raise Invalid(message)
+        raise Invalid(message, field=field)
     if field == "model_mapping":
         check_length(field, text, 0, 1024)
     return text
 
 
-def list_channels(page: int) -> list[Channel]:
-    return page_of(Channel, page)
+# The console's sortable columns; "-name" sorts descending. Ties fall back to the newest first.
+SORTS = {"id": Channel.id, "name": Channel.name, "priority": Channel.priority, "balance": Channel.balance,
+         "response_time": Channel.response_time}
 
 
-def search_channels(keyword: str) -> list[Channel]:
-    return id_or_prefix(Channel, keyword, Channel.name)
+def _order(sort: str) -> list[Any]:
+    column = SORTS.get(sort.removeprefix("-"))
+    if column is None:
+        return []
+    return [column.desc() if sort.startswith("-") else column.asc()]
+
+
+def list_channels(page: int, sort: str = "") -> list[Channel]:
+    return page_of(Channel, page, *_order(sort))
+
+
+def search_channels(keyword: str, page: int | None = None, sort: str = "") -> list[Channel]:
+    """Channels whose id is the keyword or whose name starts with it: all of them (One API's API), or one
+    page in the order of `sort` (the console)."""
+    if page is None and not sort:
+        return id_or_prefix(Channel, keyword, Channel.name)
+    condition = Channel.name.like(like_prefix(keyword), escape="\\")
+    if is_id(keyword):
+        condition = sa.or_(Channel.id == int(keyword), condition)
+    return page_of(Channel, page or 0, *_order(sort), where=condition)
 
 
 def get_channel(channel_id: int) -> Channel:

@@ -9,13 +9,12 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import current_app
 
 from oneapi.errors import Conflict, Invalid, NotFound
 from oneapi.extensions import db
@@ -29,6 +28,7 @@ from oneapi.relay.http import session
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.pipeline import JsonRelay
 from oneapi.services import channels, logs, options
+from oneapi.services.batchjobs import Progress, in_app, spawn
 
 log = logging.getLogger("oneapi.channeltests")
 
@@ -36,6 +36,8 @@ FALLBACK_MODEL = "gpt-3.5-turbo"
 SCOPES = {"all": None, "disabled": (ChannelStatus.MANUALLY_DISABLED, ChannelStatus.AUTO_DISABLED)}
 # Held while a batch runs, whichever thread or greenlet runs it: one batch per process, as in One API.
 _batch = threading.Lock()
+# How far the current (or last) batch got, for the console's progress bar.
+_progress = Progress()
 
 
 @dataclass(frozen=True)
@@ -182,11 +184,12 @@ def test_all(scope: str = "all", *, wait: bool = False) -> int:
     except BaseException:
         _batch.release()
         raise
+    _progress.start(len(ids))
     if wait or not ids:
         _run_batch(ids)
         return len(ids)
     try:
-        _spawn(_run_batch_in, current_app._get_current_object(), ids)
+        spawn(in_app, current_app._get_current_object(), _run_batch, ids)
     except BaseException:
         _batch.release()
         raise
@@ -198,6 +201,11 @@ def batch_running() -> bool:
     return _batch.locked()
 
 
+def batch_progress() -> Progress:
+    """Channels tested so far of the current (or last) batch in this process."""
+    return _progress.snapshot()
+
+
 def _channel_ids(statuses: tuple[int, ...] | None) -> list[int]:
     query = sa.select(Channel.id).order_by(Channel.id.desc())
     if statuses is not None:
@@ -205,26 +213,6 @@ def _channel_ids(statuses: tuple[int, ...] | None) -> list[int]:
     ids = list(db.session.scalars(query))
     db.session.commit()
     return ids
-
-
-def _spawn(work: Callable[..., None], *args: Any) -> None:
-    """A greenlet when gevent patched the process (the server), else a daemon thread (tests, flask run)."""
-    from gevent import monkey
-
-    if monkey.is_module_patched("threading"):
-        import gevent
-
-        gevent.spawn(work, *args)
-    else:
-        threading.Thread(target=work, args=args, daemon=True, name="channel-tests").start()
-
-
-def _run_batch_in(app: Flask, ids: list[int]) -> None:
-    with app.app_context():
-        try:
-            _run_batch(ids)
-        finally:
-            db.session.remove()
 
 
 def _run_batch(ids: list[int]) -> None:
@@ -236,18 +224,22 @@ def _run_batch(ids: list[int]) -> None:
             if index and interval > 0:
                 time.sleep(interval)
             try:
-                _test_and_judge(channel_id)
+                ok = _test_and_judge(channel_id)
             except Exception:
                 log.exception("testing channel #%s failed", channel_id)
                 db.session.rollback()
+                ok = False
+            _progress.step(ok)
     finally:
+        _progress.finish()
         _batch.release()
 
 
-def _test_and_judge(channel_id: int) -> None:
+def _test_and_judge(channel_id: int) -> bool:
+    """Test one channel of the batch and act on the outcome; returns whether the test succeeded."""
     status = db.session.scalar(sa.select(Channel.status).where(Channel.id == channel_id))
     if status is None:
-        return  # deleted since the batch started
+        return True  # deleted since the batch started
     result = test_channel(channel_id)
     if status == ChannelStatus.ENABLED:
         _judge_enabled(channel_id, result)
@@ -255,6 +247,7 @@ def _test_and_judge(channel_id: int) -> None:
           and options.get_bool("AutomaticEnableChannelEnabled")):
         # Only channels the system disabled: an admin's manual disable (status 2) stands.
         health.enable_channel(channel_id)
+    return result.success
 
 
 def _judge_enabled(channel_id: int, result: TestResult) -> None:
