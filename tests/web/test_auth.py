@@ -347,3 +347,35 @@ def test_htmx_send_code_answer_keeps_vary(client, smtp):
     response = client.post("/register/code", data={"email": "v@example.com"}, headers={
         **HTMX, "X-CSRFToken": re.search(r'name="csrf_token" value="([^"]+)"', text(client.get("/register"))).group(1)})
     assert response.status_code == 200 and "HX-Request" in response.headers["Vary"]
+
+
+# --- Several nodes share the codes through Redis --------------------------------------------------------
+
+
+def test_a_code_mailed_by_one_node_is_accepted_by_another_through_redis(tmp_path, smtp_server):
+    import uuid
+
+    import redis
+
+    from oneapi.app import create_app
+    from tests.conftest import make_config
+
+    env = {"REDIS_CONN_STRING": "redis://127.0.0.1:6379/0", "SYNC_FREQUENCY": "60"}
+    node_a = create_app(make_config("sqlite", tmp_path, **env))
+    with node_a.app_context():
+        for key, value in {"SMTPServer": smtp_server.host, "SMTPPort": str(smtp_server.port), "SMTPAccount": ACCOUNT[0],
+                           "SMTPToken": ACCOUNT[1], "EmailVerificationEnabled": "true"}.items():
+            options.update(key, value)
+    node_b = create_app(make_config("sqlite", tmp_path, **env))  # loads the same options from the database
+    address = f"{uuid.uuid4().hex[:10]}@example.com"
+    smtp_server.messages.clear()
+    try:
+        assert node_a.test_client().get(f"/api/verification?email={address}").json["success"] is True
+        code = code_in(smtp_server.messages[0])
+        answer = node_b.test_client().post("/api/user/register", json={
+            "username": "fromb", "password": "goodpass1", "email": address, "verification_code": code})
+        assert answer.json["success"] is True, answer.json
+        with node_b.app_context():
+            assert db.session.scalar(sa.select(User.email).where(User.username == "fromb")) == address
+    finally:
+        redis.Redis.from_url(env["REDIS_CONN_STRING"]).delete(f"verification:v{address}")
