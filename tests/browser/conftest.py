@@ -33,6 +33,10 @@ def _options(tmp: Path, javascript: bool = True, width: int = 1280, height: int 
                  "--disable-sync", "--disable-default-apps", "--disable-extensions", f"--user-data-dir={tmp}",
                  f"--window-size={width},{height}", "--lang=zh-CN"):
         options.add_argument(flag)
+    if width < 500:
+        # Desktop chromium will not open a window narrower than 500 px; a phone is emulated instead.
+        options.add_experimental_option("mobileEmulation", {"deviceMetrics": {"width": width, "height": height,
+                                                                              "pixelRatio": 2}})
     prefs = {"intl.accept_languages": "zh-CN,zh"}
     if not javascript:
         prefs["profile.managed_default_content_settings.javascript"] = 2

@@ -23,5 +23,6 @@ def phone(tmp_path_factory):
 def test_page_fits_a_360px_screen(phone, gateway, path):
     phone.get(f"{gateway}{path}")
     width = phone.execute_script("return window.innerWidth")
+    assert width == 360
     scroll = phone.execute_script("return document.documentElement.scrollWidth")
     assert scroll <= width, f"{path} is {scroll}px wide on a {width}px screen"
