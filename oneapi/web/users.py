@@ -3,6 +3,8 @@ user, and every user's own profile (`/user/edit`)."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, Response, flash, g, make_response, render_template, request, url_for
 
 from oneapi.errors import Conflict, Forbidden, Invalid, NotFound, OneAPIError
@@ -73,8 +75,6 @@ def _row_answer(user: User | None, status: int = 200) -> Response:
 
 
 def _is_list(referrer: str | None) -> bool:
-    from urllib.parse import urlsplit
-
     parts = urlsplit(referrer or "")
     return parts.netloc in ("", request.host) and parts.path == url_for("users.index")
 
