@@ -77,9 +77,11 @@ def _check_json_object(field: str, text: str, *, strings: bool = False) -> str:
     return text
 
 
-# The console's sortable columns; "-name" sorts descending. Ties fall back to the newest first.
-SORTS = {"id": Channel.id, "name": Channel.name, "priority": Channel.priority, "balance": Channel.balance,
-         "response_time": Channel.response_time}
+# The console's sortable columns; "-name" sorts descending. Ties fall back to the newest first. An empty
+# value counts as 0 (or ""), so every engine puts it in the same place (PostgreSQL sorts NULL first).
+SORTS = {"id": Channel.id, "name": sa.func.coalesce(Channel.name, ""),
+         "priority": sa.func.coalesce(Channel.priority, 0), "balance": sa.func.coalesce(Channel.balance, 0),
+         "response_time": sa.func.coalesce(Channel.response_time, 0)}
 
 
 def _order(sort: str) -> list[Any]:
