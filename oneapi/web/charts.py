@@ -107,6 +107,12 @@ class Chart:
         return self.width - RIGHT
 
     @property
+    def overhang(self) -> int:
+        """How far the longest axis label reaches left of the view box (10 px text: ~6 px a character)."""
+        longest = max((len(t.label) for t in self.ticks), default=0)
+        return max(0, longest * 6 + 4 - self.left)
+
+    @property
     def polyline(self) -> str:
         return " ".join(f"{p.x},{p.y}" for p in self.points)
 

@@ -111,3 +111,10 @@ def test_bars_fit_their_day_slot(width):
         assert bar.width == pytest.approx(plot / 3 * charts.BAR_FILL, abs=0.1)
         assert bar.x >= LEFT and bar.x + bar.width <= LEFT + plot
     assert chart.width == width and chart.right_edge == LEFT + plot
+
+
+def test_long_axis_labels_widen_the_view_box_to_the_left():
+    short = charts.line_chart(["a"], [3])
+    assert short.overhang == 0
+    money = charts.line_chart(["a"], [8], fmt=lambda v: f"${v / 1e6:.6f}")
+    assert money.overhang == len("$0.000008") * 6 + 4 - charts.LEFT

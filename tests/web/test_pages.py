@@ -73,3 +73,20 @@ def test_every_console_page_has_a_row(app):
         if in_console and rule.endpoint not in covered:
             missing.append(f"{rule.rule} ({rule.endpoint})")
     assert not missing, missing
+
+
+def _post_rules(app) -> list:
+    return [rule for rule in app.url_map.iter_rules()
+            if rule.endpoint.split(".")[0] in WEB_BLUEPRINTS and "POST" in rule.methods]
+
+
+def test_every_console_post_refuses_a_missing_or_forged_csrf_token(app, login_as):
+    """No mutation of the console runs without the session's CSRF token, whichever route it is."""
+    client = login_as(ROOT)
+    rules = _post_rules(app)
+    assert len(rules) > 30
+    for rule in rules:
+        url = rule.build({name: 1 for name in rule.arguments}, append_unknown=False)[1]
+        for data, headers in (({}, {}), ({"csrf_token": "forged"}, {}), ({}, {**HTMX, "X-CSRFToken": "forged"})):
+            response = client.post(url, data=data, headers=headers)
+            assert response.status_code == 400, (url, response.status_code)

@@ -15,7 +15,6 @@ from tests.conftest import count_rows
 from tests.web.helpers import HTMX, fragment, is_full_page, post_form, text
 
 
-
 @pytest.fixture(autouse=True)
 def english(admin_client, root_client, user_client):
     for client in (admin_client, root_client, user_client):
