@@ -83,4 +83,7 @@ ZH: dict[str, str] = {
     "Your account is ready: log in with your username and password.": "注册成功，请使用用户名和密码登录。",
     "Your password has been reset. Your new password is:": "密码已重置，新密码为：",
     "Your profile is saved.": "个人信息已保存。",
+    "Your access token, invite link and deleting your account are under Settings → Personal.":
+        "系统访问令牌、邀请链接和注销账户在 设置 → 个人设置 中。",
+    "Open personal settings": "打开个人设置",
 }
