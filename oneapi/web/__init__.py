@@ -32,6 +32,9 @@ def register_web(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     app.config.setdefault("WTF_CSRF_SSL_STRICT", True)
     extensions.csrf.init_app(app)
+    from oneapi.web.confirm import ask_first
+
+    app.before_request(ask_first)  # after the CSRF check, which init_app registered first
     for area in (pages, auth, channels, tokens, redemptions, users, logs, dashboard, topup, settings):
         app.register_blueprint(area.bp)
 

@@ -35,3 +35,23 @@ def test_login_and_navigation_without_javascript(plain_browser, gateway):
     submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, ".lang-switch button[value='en']"))
     assert browser.current_url == f"{gateway}/about"
     assert "About" in browser.find_element(By.CSS_SELECTOR, "nav.menu").text
+
+
+def test_create_and_delete_a_token_without_javascript(plain_browser, gateway):
+    browser = plain_browser
+    browser.get(f"{gateway}/token/add")
+    if browser.current_url.startswith(f"{gateway}/login"):
+        browser.find_element(By.NAME, "username").send_keys("root")
+        browser.find_element(By.NAME, "password").send_keys("123456")
+        submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#login button.primary"))
+    browser.find_element(By.NAME, "name").send_keys("plain")
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#token-form button.primary"))
+    assert browser.current_url == f"{gateway}/token"
+    row = browser.find_element(By.CSS_SELECTOR, "tr[id^='token-']")
+    assert "plain" in row.text
+    submit_and_wait(browser, row.find_element(By.CSS_SELECTOR, "button.danger"))
+    assert "plain" in browser.find_element(By.CSS_SELECTOR, "#confirm p").text
+    assert browser.find_elements(By.CSS_SELECTOR, "tr[id^='token-']") == []
+    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#confirm button.danger"))
+    assert browser.current_url == f"{gateway}/token"
+    assert browser.find_elements(By.CSS_SELECTOR, "tr[id^='token-']") == []

@@ -58,6 +58,17 @@ def test_every_message_has_a_chinese_translation():
     assert not missing, "\n".join(missing)
 
 
+def test_areas_agree_on_shared_strings():
+    """A string two areas both translate must read the same; the merged catalog would keep only one."""
+    from oneapi.web.catalog import AREAS
+
+    seen: dict[str, tuple[str, str]] = {}
+    for area in AREAS:
+        for english, chinese in area.ZH.items():
+            first = seen.setdefault(english, (area.__name__, chinese))
+            assert first[1] == chinese, f"{english!r}: {first[0]} says {first[1]!r}, {area.__name__} says {chinese!r}"
+
+
 def test_translations_keep_their_placeholders():
     for english, chinese in ZH.items():
         assert sorted(re.findall(r"%\(\w+\)s", english)) == sorted(re.findall(r"%\(\w+\)s", chinese)), english

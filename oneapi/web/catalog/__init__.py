@@ -15,6 +15,7 @@ from oneapi.web.catalog import (
     users,
 )
 
+AREAS = (common, channels, tokens, redemptions, users, logs, dashboard, settings)
 ZH: dict[str, str] = {}
-for _area in (common, channels, tokens, redemptions, users, logs, dashboard, settings):
+for _area in AREAS:
     ZH.update(_area.ZH)

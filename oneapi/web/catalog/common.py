@@ -56,4 +56,7 @@ ZH: dict[str, str] = {
     "Version": "版本",
     "WeChat login": "微信登录",
     "You do not have permission to open this page.": "你没有权限打开此页面。",
+    "Please confirm": "请确认",
+    "Yes, go ahead": "确定",
+    "Cancel": "取消",
 }

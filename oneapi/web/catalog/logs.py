@@ -21,7 +21,7 @@ ZH: dict[str, str] = {
     "Quota used by these filters:": "当前筛选的总消耗额度：",
     "Quota": "额度",
     "Request ID": "请求 ID",
-    "Search": "查询",
+    "Query": "查询",
     "Show": "点击查看",
     "Start time": "起始时间",
     "System": "系统",
@@ -32,5 +32,5 @@ ZH: dict[str, str] = {
     "Type": "类型",
     "Unknown": "未知",
     "Usage": "消费",
-    "Username": "用户名称",
+    "Username": "用户名",
 }

@@ -1,0 +1,38 @@
+"""Confirmation of destructive actions when JavaScript is off.
+
+With JavaScript, htmx asks (`hx-confirm`) before it posts. Without it, the form's `<noscript>` field
+`_confirm` (the question) comes along instead, and this hook answers with a page asking the same
+question, whose "yes" posts the same fields again without it. Scripts only ever render a `<noscript>`
+as text, so an htmx request never carries the field.
+"""
+
+from __future__ import annotations
+
+from flask import request
+
+from oneapi.errors import is_console_request
+from oneapi.web.access import safe_next
+from oneapi.web.htmx import render
+
+FIELD = "_confirm"
+
+
+def ask_first():
+    """A before-request hook: runs after the CSRF check, so only a genuine form gets the question."""
+    if request.method != "POST" or FIELD not in request.form or not is_console_request():
+        return None
+    fields = [(k, v) for k, v in request.form.items(multi=True) if k not in (FIELD, "csrf_token")]
+    back = safe_next(_local(request.referrer))
+    return render("components/confirm.html", question=request.form[FIELD][:300], action=request.full_path.rstrip("?"),
+                  fields=fields, back=back)
+
+
+def _local(url: str | None) -> str | None:
+    from urllib.parse import urlsplit
+
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.netloc and parts.netloc != request.host:
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
