@@ -12,7 +12,7 @@ from oneapi.api.ratelimit import critical_limit
 from oneapi.api.shapes import user_json
 from oneapi.auth.decorators import admin_required, user_required
 from oneapi.models import Role
-from oneapi.services import logs, redemptions, users
+from oneapi.services import accounts, logs, redemptions, users
 
 
 @bp.get("/user/self")
@@ -128,6 +128,13 @@ def user_manage():
 
 
 
-for _rule, _name, _feature in (("/oauth/wechat/bind", "wechat_bind", "WeChat binding"),
-                               ("/oauth/email/bind", "email_bind", "Email binding")):
-    bp.add_url_rule(_rule, _name, critical_limit(user_required(not_yet(_feature))), methods=["GET"])
+@bp.get("/oauth/email/bind")
+@critical_limit
+@user_required
+def email_bind():
+    accounts.bind_email(g.user, query_str("email"), query_str("code"))
+    return ok()
+
+
+bp.add_url_rule("/oauth/wechat/bind", "wechat_bind", critical_limit(user_required(not_yet("WeChat binding"))),
+                methods=["GET"])

@@ -133,3 +133,15 @@ def _reward_invitation(user: User, inviter_id: int) -> None:
     if inviter_bonus > 0:
         credit_user(inviter_id, inviter_bonus)
         logs.record(inviter_id, LogType.SYSTEM, f"邀请用户赠送 {describe(inviter_bonus)}")
+
+
+def bind_email(user: User, email: str, code: str) -> None:
+    """Bind a mailed-and-verified address to `user` (One API's `GET /api/oauth/email/bind`)."""
+    verification.check_address(email)
+    if not verification.is_valid(verification.VERIFY, email, code):
+        raise Invalid("验证码错误或已过期", field="email_code")
+    if email != user.email and verification.email_taken(email):
+        raise Invalid("邮箱地址已被占用", field="email")
+    user.email = email
+    db.session.commit()
+    verification.forget(verification.VERIFY, email)

@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from oneapi.errors import OneAPIError
 from oneapi.models import Role
-from oneapi.services import options, settings, users
+from oneapi.services import accounts, options, settings, users, verification
 from oneapi.web.access import root_page, user_page
 from oneapi.web.forms import FormInput, field_errors
 from oneapi.web.htmx import redirect_to, render, wants_fragment
@@ -49,6 +49,25 @@ def access_token():
 def invite():
     users.affiliate_code(g.user)
     return _personal("invite")
+
+
+@bp.post("/setting/email")
+@user_page
+def bind_email():
+    """Two steps in one form: mail a code to the address, then bind the address with that code."""
+    form = FormInput()
+    email = form.str("email", max_len=50)
+    try:
+        if form.str("step", max_len=8) == "code":
+            verification.send_verification_code(email)
+            flash(_("A verification code was sent to %(email)s.", email=email), "success")
+        else:
+            accounts.bind_email(g.user, email, form.str("email_code", max_len=16))
+            flash(_("Your email address is now %(email)s.", email=email), "success")
+            email = ""
+    except OneAPIError as exc:
+        return _personal("bindings", status=422, errors=field_errors(exc), email=email)
+    return _personal("bindings", email=email)
 
 
 @bp.post("/setting/delete-account")
@@ -109,7 +128,7 @@ def preview():
 
 
 def _personal(block: str = "settings", status: int = 200, **extra: object):
-    context = {"errors": {}, "typed": "", "new_token": "", **extra}
+    context = {"errors": {}, "typed": "", "new_token": "", "email": "", **extra}
     invite_link = f"{_server_address()}/register?aff={g.user.aff_code}" if g.user.aff_code else ""
     return render("settings/personal.html", block, status=status, tab="personal", tabs=_tabs(),
                   invite_link=invite_link, **context)

@@ -154,4 +154,11 @@ ZH: dict[str, str] = {
     "An image address; the site icon too.": "图片地址，同时用作网站图标。",
     "Takes effect after a restart.": "重启后生效。",
     "Markdown or HTML; replaces the default footer.": "支持 Markdown 和 HTML；将替换默认页脚。",
+    "Change the email address": "更换邮箱地址",
+    "Bind an email address": "绑定邮箱地址",
+    "Send a code": "发送验证码",
+    "Verification code": "验证码",
+    "Bind": "绑定",
+    "A verification code was sent to %(email)s.": "验证码已发送至 %(email)s。",
+    "Your email address is now %(email)s.": "邮箱地址已绑定为 %(email)s。",
 }
