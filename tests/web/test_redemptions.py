@@ -29,7 +29,7 @@ def test_list_shows_the_columns(admin_client):
     body = text(admin_client.get("/redemption", headers={"Accept-Language": "en"}))
     for label in ("Unused", "Disabled", "Used"):
         assert f">{label}</span>" in body
-    assert f'<td class="num">{unused.id}</td>' in body and ">1,500<" in body and "promo" in body
+    assert f'data-label="ID" class="num">{unused.id}</td>' in body and ">1,500<" in body and "promo" in body
     assert f'<code class="key">{unused.key}</code>' in body and f'data-copy="{unused.key}"' in body
     assert "Not yet" in body and re.search(r"2023-11-1\d \d\d:\d\d:\d\d", body)
 

@@ -98,7 +98,7 @@ def test_sort_by_used_and_remaining_quota(user_client, user):
     factories.make_token(user, "endless", unlimited_quota=True, remain_quota=0)
 
     def order(url: str) -> list[str]:
-        return re.findall(r'<tr id="token-\d+">\s*<td>([^<]+)</td>', text(user_client.get(url)))
+        return re.findall(r'<tr id="token-\d+">\s*<td data-label="[^"]*">([^<]+)</td>', text(user_client.get(url)))
 
     assert order("/token") == ["endless", "big", "small"]
     assert order("/token?order=used_quota") == ["big", "small", "endless"]
