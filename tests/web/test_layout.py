@@ -190,3 +190,17 @@ def test_pages_load_no_script_or_style_from_another_site(client):
     sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
     assert sources and all(s.startswith("/static/") for s in sources), sources
     assert "/static/vendor/htmx-2.0.11.min.js" in sources
+
+
+def test_every_list_cell_names_its_column_for_phones():
+    """On a phone the lists become cards whose lines are labelled from each cell's data-label."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "templates" / "default"
+    for name in ("tokens/_row.html", "redemptions/_row.html", "users/_row.html", "channels/_row.html",
+                 "logs/index.html"):
+        cells = re.findall(r"<td(?=[\s>])[^>]*>", (root / name).read_text())
+        assert cells and all("data-label=" in cell for cell in cells), name
+    for name in ("tokens/index.html", "redemptions/index.html", "users/index.html", "channels/index.html",
+                 "logs/index.html"):
+        assert re.search(r'<table class="[^"]*\bstack\b', (root / name).read_text()), name
