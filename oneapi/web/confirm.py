@@ -19,7 +19,8 @@ FIELD = "_confirm"
 
 def ask_first():
     """A before-request hook: runs after the CSRF check, so only a genuine form gets the question."""
-    if request.method != "POST" or FIELD not in request.form or not is_console_request():
+    # The path is checked before the form: reading `request.form` would parse a relay upload early.
+    if request.method != "POST" or not is_console_request() or FIELD not in request.form:
         return None
     fields = [(k, v) for k, v in request.form.items(multi=True) if k not in (FIELD, "csrf_token")]
     back = safe_next(_local(request.referrer))

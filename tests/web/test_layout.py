@@ -204,3 +204,10 @@ def test_every_list_cell_names_its_column_for_phones():
     for name in ("tokens/index.html", "redemptions/index.html", "users/index.html", "channels/index.html",
                  "logs/index.html"):
         assert re.search(r'<table class="[^"]*\bstack\b', (root / name).read_text()), name
+
+
+def test_home_page_tells_a_signed_in_user_how_to_connect(login_as):
+    options.update("ServerAddress", "https://gw.example.com/")
+    page = text(login_as(USER).get("/"))
+    assert 'id="getting-started"' in page and "https://gw.example.com/v1" in page
+    assert 'id="getting-started"' not in text(login_as(ANON).get("/"))

@@ -59,4 +59,8 @@ ZH: dict[str, str] = {
     "Please confirm": "请确认",
     "Yes, go ahead": "确定",
     "Cancel": "取消",
+    "Getting started": "快速开始",
+    "Point any OpenAI client at this base URL and use one of your tokens as the API key:":
+        "在任意 OpenAI 客户端中填写以下 Base URL，并以你的令牌作为 API Key：",
+    "Manage tokens": "管理令牌",
 }
