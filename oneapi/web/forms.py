@@ -13,6 +13,9 @@ from flask import request
 from oneapi.errors import Invalid, OneAPIError
 from oneapi.services.validation import MAX_BIGINT, check_length, check_range
 
+# Far past any table's end; the row offset (page × page size) stays a 64-bit integer.
+MAX_PAGE = 10**9
+
 
 class FormInput:
     def __init__(self, data: Any | None = None) -> None:
@@ -57,6 +60,15 @@ class FormInput:
                 if part.strip():
                     seen.setdefault(part.strip(), None)
         return list(seen)
+
+
+def page_number() -> int:
+    """The list page asked for (`?p=`, 0-based as in One API): anything unreadable or negative is the
+    first page, and a page past any table's end is an empty last page rather than a database error."""
+    try:
+        return min(max(int(request.args.get("p", "0")), 0), MAX_PAGE)
+    except ValueError:
+        return 0
 
 
 def field_errors(exc: OneAPIError) -> dict[str, str]:

@@ -12,12 +12,12 @@ from datetime import datetime
 
 from flask import Blueprint, g, request
 
-from oneapi.api.params import page
 from oneapi.models import LogType, Role, User
 from oneapi.services import logs
 from oneapi.services.logs import LogFilter
 from oneapi.services.paging import PAGE_SIZE
 from oneapi.web.access import user_page
+from oneapi.web.forms import page_number
 from oneapi.web.htmx import render, wants_fragment
 from oneapi.web.i18n import _
 
@@ -34,7 +34,7 @@ def index():
     admin = g.user.role >= Role.ADMIN
     args = filter_args(admin)
     flt = log_filter(args, g.user, admin)
-    p = page()
+    p = page_number()
     show_quota = request.args.get("stat", "") not in ("", "0")
     # The lazy quota request wants only the sum; a plain `?stat=1` link gets the whole page with it.
     rows = [] if show_quota and wants_fragment() else logs.list_logs(flt, p, limit=PAGE_SIZE + 1)

@@ -18,7 +18,7 @@ from oneapi.errors import OneAPIError
 from oneapi.services import redemptions
 from oneapi.services.paging import PAGE_SIZE
 from oneapi.web.access import admin_page
-from oneapi.web.forms import FormInput, field_errors
+from oneapi.web.forms import FormInput, field_errors, page_number
 from oneapi.web.htmx import redirect_to, render, wants_fragment
 from oneapi.web.i18n import _
 from oneapi.web.tokens import removed_row
@@ -33,7 +33,7 @@ DEFAULT_QUOTA = 100000
 @admin_page
 def index():
     keyword = request.args.get("keyword", "").strip()
-    p = max(request.args.get("p", 0, type=int), 0)
+    p = page_number()
     if keyword:
         rows, has_next = redemptions.search_redemptions(keyword), False
     else:

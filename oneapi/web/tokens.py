@@ -18,7 +18,7 @@ from oneapi.services import options, tokens, users
 from oneapi.services.paging import PAGE_SIZE
 from oneapi.services.tokens import TokenFields
 from oneapi.web.access import user_page
-from oneapi.web.forms import FormInput, field_errors
+from oneapi.web.forms import FormInput, field_errors, page_number
 from oneapi.web.htmx import flashes, redirect_to, render, wants_fragment
 from oneapi.web.i18n import _
 
@@ -33,7 +33,7 @@ NEW_TOKEN_QUOTA = 500000
 def index():
     keyword = request.args.get("keyword", "").strip()
     order = request.args.get("order", "") if request.args.get("order", "") in ORDERS else ""
-    p = max(request.args.get("p", 0, type=int), 0)
+    p = page_number()
     if keyword:
         # One API's search returns every match at once, without pages.
         rows, has_next = tokens.search_tokens(g.user.id, keyword), False

@@ -11,7 +11,7 @@ from oneapi.errors import Conflict, Forbidden, Invalid, NotFound, OneAPIError
 from oneapi.models import User, UserStatus
 from oneapi.services import options, paging, users
 from oneapi.web.access import admin_page, user_page
-from oneapi.web.forms import FormInput, field_errors
+from oneapi.web.forms import FormInput, field_errors, page_number
 from oneapi.web.htmx import flashes, redirect_to, render, wants_fragment
 from oneapi.web.i18n import _
 
@@ -26,7 +26,7 @@ def index():
     keyword = request.args.get("keyword", "").strip()[:191]
     order = request.args.get("order", "")
     order = order if order in ORDERS else ""
-    p = max(request.args.get("p", 0, type=int), 0)
+    p = page_number()
     # A search shows every match on one page, as One API's does; the list pages through the users.
     rows = users.search_users(keyword) if keyword else users.list_users(p, order)
     has_next = not keyword and len(rows) == paging.PAGE_SIZE
