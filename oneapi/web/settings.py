@@ -11,6 +11,7 @@ from flask import Blueprint, abort, flash, g, request, session
 from flask_login import logout_user
 from markupsafe import Markup
 
+from oneapi.api.ratelimit import critical_limit
 from oneapi.errors import OneAPIError
 from oneapi.models import Role
 from oneapi.services import accounts, options, settings, users, verification
@@ -52,6 +53,7 @@ def invite():
 
 
 @bp.post("/setting/email")
+@critical_limit
 @user_page
 def bind_email():
     """Two steps in one form: mail a code to the address, then bind the address with that code."""

@@ -73,3 +73,18 @@ def test_the_api_binds_with_the_mailed_code(user, user_client, smtp):
 
 def test_binding_needs_a_login(client):
     assert client.get("/api/oauth/email/bind?email=a@example.com&code=x").status_code == 401
+
+
+def test_sending_codes_is_rate_limited_like_one_api(tmp_path, engine_name):
+    from oneapi.app import create_app
+    from tests.conftest import make_config
+    from tests.factories import PASSWORD, login, make_user
+
+    app = create_app(make_config(engine_name, tmp_path, CRITICAL_RATE_LIMIT="2"))  # the login takes one
+    client = app.test_client()
+    with app.app_context():
+        make_user("limited")
+        login(client, "limited", PASSWORD)
+        codes = [post_form(client, "/setting/email", {"email": "x@example.com", "step": "code"}).status_code
+                 for _ in range(2)]
+    assert codes[0] != 429 and codes[1] == 429
