@@ -71,6 +71,15 @@ def test_root_runs_the_gateway_from_the_console(browser, gateway, upstream):
     _type(browser, "base_url", upstream_base)
     _type(browser, "key", "sk-upstream")
     _type(browser, "custom_models", "gpt-4o-mini")
+    # A broken model mapping comes back (422, swapped in by htmx) with the error beside the field.
+    _type(browser, "model_mapping", "{not json")
+    browser.find_element(By.CSS_SELECTOR, "#channel-form button.primary").click()
+    assert _visible(browser, "#e-model_mapping").text
+    assert browser.find_element(By.NAME, "name").get_attribute("value") == "mock upstream", "the form kept its input"
+    browser.find_element(By.NAME, "model_mapping").clear()
+    _type(browser, "key", "sk-upstream")
+    if not browser.find_elements(By.CSS_SELECTOR, "input[name='models'][value='gpt-4o-mini']:checked"):
+        _type(browser, "custom_models", "gpt-4o-mini")
     browser.find_element(By.CSS_SELECTOR, "#channel-form button.primary").click()
     _wait(browser).until(EC.url_to_be(f"{gateway}/channel"))
     row = _visible(browser, "tr[id^='channel-']")
