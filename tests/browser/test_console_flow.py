@@ -89,6 +89,12 @@ def test_root_runs_the_gateway_from_the_console(browser, gateway, upstream):
     assert "ok" in result.get_attribute("class"), result.text
     screenshot(browser, "channels")
 
+    # Test every channel in the background; the progress box polls until the job is done.
+    browser.find_element(By.CSS_SELECTOR, "form[action='/channel/test-all'] input[value='all'] ~ button").click()
+    _wait(browser).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#progress-test:not([hx-trigger]) progress"))
+    bar = browser.find_element(By.CSS_SELECTOR, "#progress-test progress")
+    assert bar.get_attribute("value") == bar.get_attribute("max") == "1"
+
     # Create a token and read its key from the list.
     browser.get(f"{gateway}/token/add")
     _type(browser, "name", "browser")
