@@ -18,9 +18,11 @@ from oneapi.app import create_app  # noqa: E402
 from oneapi.background import start_background_tasks  # noqa: E402
 from oneapi.config import Config  # noqa: E402
 from oneapi.requestlog import setup_logging  # noqa: E402
+from oneapi.server import freeze_startup_objects  # noqa: E402
 
 _config = Config.from_env(log_dir="./logs")
 setup_logging(_config.log_dir, debug=_config.debug, single_file=_config.only_one_log_file)
 app = create_app(_config)
 if not os.environ.get("FLASK_RUN_FROM_CLI"):
     start_background_tasks(app)
+    freeze_startup_objects()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -58,6 +59,14 @@ def listener(host: str, port: int):
     return sock
 
 
+def freeze_startup_objects() -> None:
+    """Move everything loaded at start (modules, compiled templates, ratio tables) out of the cyclic
+    collector's sight: it lives as long as the process, and walking it on every collection that a busy
+    stream triggers cost ~15% of streams/s once the console's modules were loaded (tests/bench)."""
+    gc.collect()
+    gc.freeze()
+
+
 def serve(config, host: str, port: int) -> None:
     from gevent.pywsgi import WSGIServer
 
@@ -71,6 +80,7 @@ def serve(config, host: str, port: int) -> None:
         sys.exit(1)
     app.config["ONEAPI_START_TIME"] = int(time.time())
     start_background_tasks(app)
+    freeze_startup_objects()
     server = WSGIServer(listener(host, port), app, log=None, error_log=logging.getLogger("oneapi.wsgi"))
     log.info("One API for Python %s listening on http://%s:%d", __version__, host, port)
     server.serve_forever()

@@ -121,3 +121,20 @@ def test_a_request_waiting_on_the_database_does_not_block_the_others(network_dat
     assert answer.json()["success"]
     assert waited < 1.0, f"a free request waited {waited:.2f}s behind requests blocked in the database driver"
     assert len(blocked) == 4 and min(blocked) >= 2.0
+
+
+@pytest.mark.parametrize("entry", ["server", "wsgi"])
+def test_objects_loaded_at_start_are_frozen_out_of_the_collector(tmp_path, entry):
+    """Both entry points freeze what start-up loaded, so busy streams do not walk it on every collection."""
+    if entry == "server":
+        code = ("import gc; from unittest import mock; import gevent.pywsgi as w; from oneapi import server; "
+                "from oneapi.config import Config; "
+                "mock.patch.object(w.WSGIServer, 'serve_forever', lambda self: None).start(); "
+                "server.serve(Config.from_env(log_dir='./logs'), '127.0.0.1', 0); print(gc.get_freeze_count())")
+    else:
+        code = "import gc, wsgi; print(gc.get_freeze_count())"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "SQLITE_PATH": str(tmp_path / "one-api.db")}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout.strip().splitlines()[-1]) > 10_000
