@@ -12,11 +12,10 @@ from typing import Any
 from flask import request
 
 from oneapi.errors import Invalid
+from oneapi.services.paging import MAX_PAGE
 from oneapi.services.validation import MAX_BIGINT, check_length, check_range
 
 _MISSING = object()
-# Far beyond any table's last page, and small enough that the row offset stays a 64-bit integer.
-MAX_PAGE = 10**9
 
 
 class Body:

@@ -10,6 +10,8 @@ from oneapi.errors import NotFound
 from oneapi.extensions import db
 
 PAGE_SIZE = 10
+# Far beyond any table's last page, and small enough that the row offset stays a 64-bit integer.
+MAX_PAGE = 10**9
 MAX_ID = (1 << 63) - 1
 Model = TypeVar("Model")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import abort, g, request, url_for
 from flask_login import current_user, logout_user
@@ -34,7 +35,7 @@ def page(role: Role = Role.COMMON) -> Callable[[Callable[..., Any]], Callable[..
                 user = None
             if user is None:
                 back = request.full_path.rstrip("?") if request.method == "GET" else request.referrer
-                return redirect_to(url_for("auth.login", next=safe_next(back and _path_of(back))))
+                return redirect_to(url_for("auth.login", next=local_path(back)))
             if user.role < role:
                 abort(403)
             g.user = user
@@ -45,13 +46,14 @@ def page(role: Role = Role.COMMON) -> Callable[[Callable[..., Any]], Callable[..
     return decorate
 
 
-def _path_of(url: str) -> str:
-    from urllib.parse import urlsplit
-
+def local_path(url: str | None) -> str:
+    """The path and query of `url` when it points at this site (a referrer, say), else `/`."""
+    if not url:
+        return "/"
     parts = urlsplit(url)
     if parts.netloc and parts.netloc != request.host:
         return "/"
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+    return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 user_page = page(Role.COMMON)

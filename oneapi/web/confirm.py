@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import request
 
 from oneapi.errors import is_console_request
-from oneapi.web.access import safe_next
+from oneapi.web.access import local_path
 from oneapi.web.htmx import render
 
 FIELD = "_confirm"
@@ -23,17 +23,6 @@ def ask_first():
     if request.method != "POST" or not is_console_request() or FIELD not in request.form:
         return None
     fields = [(k, v) for k, v in request.form.items(multi=True) if k not in (FIELD, "csrf_token")]
-    back = safe_next(_local(request.referrer))
+    back = local_path(request.referrer)
     return render("components/confirm.html", question=request.form[FIELD][:300], action=request.full_path.rstrip("?"),
                   fields=fields, back=back)
-
-
-def _local(url: str | None) -> str | None:
-    from urllib.parse import urlsplit
-
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.netloc and parts.netloc != request.host:
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")

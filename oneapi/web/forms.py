@@ -11,10 +11,8 @@ from typing import Any
 from flask import request
 
 from oneapi.errors import Invalid, OneAPIError
+from oneapi.services.paging import MAX_PAGE
 from oneapi.services.validation import MAX_BIGINT, check_length, check_range
-
-# Far past any table's end; the row offset (page × page size) stays a 64-bit integer.
-MAX_PAGE = 10**9
 
 
 class FormInput:
