@@ -14,12 +14,13 @@ from markupsafe import Markup
 from oneapi.api.ratelimit import critical_limit
 from oneapi.errors import OneAPIError
 from oneapi.models import Role
-from oneapi.services import accounts, options, settings, users, verification
+from oneapi.services import accounts, settings, users, verification
 from oneapi.web.access import root_page, user_page
 from oneapi.web.forms import FormInput, field_errors
 from oneapi.web.htmx import redirect_to, render, wants_fragment
 from oneapi.web.i18n import _
 from oneapi.web.markup import root_markup
+from oneapi.web.templating import server_address
 
 bp = Blueprint("settings", __name__)
 
@@ -131,7 +132,7 @@ def preview():
 
 def _personal(block: str = "settings", status: int = 200, **extra: object):
     context = {"errors": {}, "typed": "", "new_token": "", "email": "", **extra}
-    invite_link = f"{_server_address()}/register?aff={g.user.aff_code}" if g.user.aff_code else ""
+    invite_link = f"{server_address()}/register?aff={g.user.aff_code}" if g.user.aff_code else ""
     return render("settings/personal.html", block, status=status, tab="personal", tabs=_tabs(),
                   invite_link=invite_link, **context)
 
@@ -176,10 +177,6 @@ def _flash(message: str) -> None:
     flash(message, "success")
 
 
-def _server_address() -> str:
-    return (options.get("ServerAddress") or request.host_url).rstrip("/")
-
-
 def _tabs() -> list[tuple[str, str, str]]:
     """(tab, path, label) of the tabs the caller may open."""
     tabs = [("personal", "/setting", _("Personal"))]
@@ -190,7 +187,7 @@ def _tabs() -> list[tuple[str, str, str]]:
 
 
 def _wording() -> dict[str, object]:
-    address = _server_address()
+    address = server_address()
     return {"labels": _labels(), "hints": _hints(), "titles": _titles(), "notes": _notes(address)}
 
 

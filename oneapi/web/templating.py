@@ -32,6 +32,7 @@ def init_templating(app: Flask) -> None:
     env.filters.update(quota=markup.quota, timestamp=markup.timestamp, root_markup=markup.root_markup)
     env.tests["iframe_url"] = markup.is_iframe
     env.globals["notice_to_show"] = notice_to_show
+    env.globals["server_address"] = server_address
     # Macros are globals, not `{% from %}` imports: a block rendered alone as a fragment never runs the
     # template's top-level imports, so an imported macro would be undefined there.
     env.globals["forms"] = MacroFile(env, "components/_forms.html")
@@ -80,3 +81,8 @@ class MacroFile:
 
     def __getattr__(self, macro: str) -> object:
         return getattr(self.env.get_template(self.name).module, macro)
+
+
+def server_address() -> str:
+    """This site's address for links and clients: the ServerAddress option, else what the browser used."""
+    return (options.get("ServerAddress").strip() or request.host_url).rstrip("/")

@@ -21,6 +21,7 @@ from oneapi.web.access import user_page
 from oneapi.web.forms import FormInput, field_errors, page_number
 from oneapi.web.htmx import flashes, redirect_to, render, wants_fragment
 from oneapi.web.i18n import _
+from oneapi.web.templating import server_address
 
 bp = Blueprint("tokens", __name__)
 
@@ -100,7 +101,7 @@ def removed_row() -> Response:
 
 def row_values() -> dict[str, Any]:
     """What a token row needs: its chat-client links and its shown status."""
-    server = options.get("ServerAddress").strip() or request.host_url
+    server = server_address()
     chat_link = options.get("ChatLink")
     now = int(time.time())
     return {"chat_links": lambda key: tokens.chat_links(key, server, chat_link),
