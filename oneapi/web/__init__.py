@@ -33,10 +33,14 @@ def register_web(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_SSL_STRICT", True)
     extensions.csrf.init_app(app)
     from oneapi.web.confirm import ask_first
+    from oneapi.web.templating import remember_notice
 
-    app.before_request(ask_first)  # after the CSRF check, which init_app registered first
     for area in (pages, auth, channels, tokens, redemptions, users, logs, dashboard, topup, settings):
         app.register_blueprint(area.bp)
+        # Console-only hooks, kept off the relay's path; a blueprint's hooks run after the app's CSRF
+        # check. Set on this app (the blueprint objects are shared by every app a process builds).
+        app.before_request_funcs.setdefault(area.bp.name, []).append(ask_first)
+        app.after_request_funcs.setdefault(area.bp.name, []).append(remember_notice)
 
 
 def exempt_from_csrf(app: Flask, *blueprints: object) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from flask import request
 
-from oneapi.errors import is_console_request
 from oneapi.web.access import local_path
 from oneapi.web.htmx import render
 
@@ -18,9 +17,9 @@ FIELD = "_confirm"
 
 
 def ask_first():
-    """A before-request hook: runs after the CSRF check, so only a genuine form gets the question."""
-    # The path is checked before the form: reading `request.form` would parse a relay upload early.
-    if request.method != "POST" or not is_console_request() or FIELD not in request.form:
+    """A before-request hook of the console's blueprints: it runs after the app's CSRF check, so only a
+    genuine form gets the question, and never on a relay request (whose upload it would parse early)."""
+    if request.method != "POST" or FIELD not in request.form:
         return None
     fields = [(k, v) for k, v in request.form.items(multi=True) if k not in (FIELD, "csrf_token")]
     back = local_path(request.referrer)

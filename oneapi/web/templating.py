@@ -38,7 +38,6 @@ def init_templating(app: Flask) -> None:
     env.globals["forms"] = MacroFile(env, "components/_forms.html")
     env.globals["ui"] = MacroFile(env, "components/_ui.html")
     app.context_processor(_page_values)
-    app.after_request(_remember_notice)
 
 
 def _page_values() -> dict[str, object]:
@@ -66,7 +65,7 @@ def notice_to_show() -> str:
     return current
 
 
-def _remember_notice(response: Response) -> Response:
+def remember_notice(response: Response) -> Response:
     shown = request.environ.get(NOTICE_COOKIE)
     if shown:
         response.set_cookie(NOTICE_COOKIE, shown, max_age=365 * 24 * 3600, samesite="Lax", httponly=True)

@@ -47,3 +47,11 @@ def test_a_foreign_referrer_is_not_offered_as_the_way_back(user, user_client):
     asked = post_form(user_client, f"/token/{token.id}/delete", {"_confirm": "Sure?"},
                       headers={"Referer": "https://evil.example.com/x"})
     assert 'href="/"' in text(asked) and "evil.example.com" not in text(asked)
+
+
+def test_the_relay_never_answers_with_a_confirmation_page(client, user):
+    """The hook belongs to the console's blueprints: a relay upload with such a field goes to the relay."""
+    token = factories.make_token(user)
+    response = client.post("/v1/audio/transcriptions", data={"_confirm": "x", "model": "whisper-1"},
+                           headers={"Authorization": f"Bearer sk-{token.key}"})
+    assert response.mimetype == "application/json" and "error" in response.json
