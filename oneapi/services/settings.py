@@ -3,7 +3,8 @@ becomes option values, and saving a group at once.
 
 A group is one form. Saving it writes only the options whose value changed, after every one of them
 passed `options` validation, so a bad ratio JSON leaves the whole group as it was. Secrets are
-write-only: they are never shown, and an empty secret field keeps the stored value.
+write-only: they are never shown, an empty secret field keeps the stored value, and a "clear" box
+beside a stored one empties it.
 """
 
 from __future__ import annotations
@@ -135,6 +136,9 @@ def save_group(name: str, form: Mapping[str, str], confirmed: bool = False) -> l
     return list(changed)
 
 
+CLEAR_PREFIX = "clear_"
+
+
 def _parse(grp: Group, form: Mapping[str, str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for key in grp.keys:
@@ -144,8 +148,11 @@ def _parse(grp: Group, form: Mapping[str, str]) -> dict[str, str]:
             # An unticked checkbox is not posted at all.
             values[key] = "true" if text.lower() in ("true", "on", "1") else "false"
         elif field_kind == "secret":
+            # Empty keeps the stored secret; only the explicit "clear" box removes it.
             if text:
                 values[key] = text
+            elif form.get(CLEAR_PREFIX + key):
+                values[key] = ""
         elif field_kind == "list":
             values[key] = ",".join(_items(text))
         elif field_kind == "json":

@@ -272,6 +272,16 @@ def test_an_empty_secret_keeps_the_stored_one(root_client):
     assert options.get("SMTPToken") == "new-token"
 
 
+def test_a_stored_secret_can_be_cleared_with_its_box(root_client):
+    options.update("SMTPToken", SECRET)
+    page = text(root_client.get("/setting/system"))
+    assert 'name="clear_SMTPToken"' in page and 'name="clear_GitHubClientSecret"' not in page
+    data = {"SMTPServer": "smtp.example.com", "SMTPPort": "587", "SMTPAccount": "bot", "SMTPFrom": "", "SMTPToken": ""}
+    assert save(root_client, "smtp", {**data, "clear_SMTPToken": "true"}).status_code == 303
+    assert options.get("SMTPToken") == "" and stored_rows()["SMTPToken"] == ""
+    assert re.search(r'id="f-SMTPToken"[^>]*data-secret="unset"', text(root_client.get("/setting/system")))
+
+
 def test_an_unset_secret_says_so(root_client):
     page = text(root_client.get("/setting/system"))
     assert 'id="f-GitHubClientSecret"' in page and 'data-secret="unset"' in page and 'data-secret="set"' not in page

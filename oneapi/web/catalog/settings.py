@@ -161,4 +161,5 @@ ZH: dict[str, str] = {
     "Bind": "绑定",
     "A verification code was sent to %(email)s.": "验证码已发送至 %(email)s。",
     "Your email address is now %(email)s.": "邮箱地址已绑定为 %(email)s。",
+    "Clear the stored value": "清除已保存的值",
 }
