@@ -10,10 +10,14 @@ from oneapi.models import User, UserStatus
 from oneapi.services import options
 
 
+def per_unit() -> float:
+    """QuotaPerUnit: how much quota one US dollar buys (One API's 500000 when unset or zero)."""
+    return options.get_float("QuotaPerUnit") or 500000
+
+
 def describe(quota: int) -> str:
     if options.get_bool("DisplayInCurrencyEnabled"):
-        per_unit = options.get_float("QuotaPerUnit") or 500000
-        return f"＄{quota / per_unit:.6f} 额度"
+        return f"＄{quota / per_unit():.6f} 额度"
     return f"{quota} 点额度"
 
 

@@ -12,6 +12,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 
 from oneapi.services import options
+from oneapi.services.quota import per_unit
 
 _markdown = MarkdownIt("commonmark", {"html": True, "linkify": False}).enable("table")
 
@@ -27,12 +28,16 @@ def is_iframe(text: str) -> bool:
 
 
 def quota(amount: int | None) -> str:
-    """A quota as One API's console shows it: `$0.002000` with currency display on, else the number."""
+    """A quota as One API's console shows it: dollars with currency display on, else the number."""
     amount = amount or 0
     if options.get_bool("DisplayInCurrencyEnabled"):
-        per_unit = options.get_float("QuotaPerUnit") or 500000
-        return f"${amount / per_unit:,.6f}".rstrip("0").rstrip(".") if amount else "$0"
+        return dollars(amount)
     return f"{amount:,}"
+
+
+def dollars(amount: int) -> str:
+    """A quota's value in US dollars, to six decimals without trailing zeros: `$0.002`, `$1`."""
+    return "$" + f"{amount / per_unit():,.6f}".rstrip("0").rstrip(".")
 
 
 def timestamp(value: int | None, empty: str = "-") -> str:

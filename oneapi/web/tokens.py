@@ -17,6 +17,7 @@ from oneapi.models import Token
 from oneapi.services import options, tokens, users
 from oneapi.services.paging import PAGE_SIZE
 from oneapi.services.tokens import TokenFields
+from oneapi.web import markup
 from oneapi.web.access import user_page
 from oneapi.web.forms import FormInput, field_errors, page_number
 from oneapi.web.htmx import flashes, redirect_to, render, wants_fragment
@@ -159,5 +160,4 @@ def usd(quota: str) -> str:
         amount = int(quota)
     except ValueError:
         return ""
-    per_unit = options.get_float("QuotaPerUnit") or 500000
-    return "$" + f"{amount / per_unit:,.6f}".rstrip("0").rstrip(".")
+    return markup.dollars(amount)
