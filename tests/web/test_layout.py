@@ -211,3 +211,18 @@ def test_home_page_tells_a_signed_in_user_how_to_connect(login_as):
     page = text(login_as(USER).get("/"))
     assert 'id="getting-started"' in page and "https://gw.example.com/v1" in page
     assert 'id="getting-started"' not in text(login_as(ANON).get("/"))
+
+
+def test_every_htmx_request_shows_a_pending_state(client):
+    """The body names a busy bar as every request's indicator (inherited by all htmx elements), and
+    forms that post through htmx also disable their buttons while they wait."""
+    page = text(client.get("/login"))
+    assert re.search(r'<body[^>]*hx-indicator="#busy"', page) and 'id="busy"' in page
+    from pathlib import Path
+
+    css = (Path(__file__).resolve().parents[2] / "static" / "css" / "app.css").read_text()
+    assert ".busy.htmx-request" in css
+    root = Path(__file__).resolve().parents[2] / "templates" / "default"
+    for path in root.rglob("*.html"):
+        for form in re.findall(r"<form[^>]*hx-post[^>]*>", path.read_text(), re.S):
+            assert "hx-disabled-elt" in form, (path.name, form[:120])
