@@ -9,7 +9,7 @@ from oneapi.api.ratelimit import critical_limit
 from oneapi.errors import Invalid, OneAPIError
 from oneapi.services import accounts, options, verification
 from oneapi.web.access import safe_next
-from oneapi.web.forms import FormInput, field_errors
+from oneapi.web.forms import FormInput, field_errors, query_text
 from oneapi.web.htmx import redirect_to, render
 from oneapi.web.i18n import _
 
@@ -62,7 +62,7 @@ def _register_values(form: FormInput) -> dict[str, str]:
 
 @bp.get("/register")
 def register():
-    return _register_page({"aff_code": request.args.get("aff", "")[:32]}, {})
+    return _register_page({"aff_code": query_text("aff", 32)}, {})
 
 
 @bp.post("/register")
@@ -117,8 +117,8 @@ def reset_submit():
 
 @bp.get("/user/reset")
 def reset_confirm():
-    return render("auth/reset_confirm.html", "content", email=request.args.get("email", "")[:50],
-                  token=request.args.get("token", "")[:64], errors={}, password="")
+    return render("auth/reset_confirm.html", "content", email=query_text("email", 50),
+                  token=query_text("token", 64), errors={}, password="")
 
 
 @bp.post("/user/reset")

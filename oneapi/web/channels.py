@@ -21,7 +21,7 @@ from oneapi.services.batchjobs import Progress
 from oneapi.services.channelforms import ChannelValues
 from oneapi.services.paging import PAGE_SIZE
 from oneapi.web.access import admin_page
-from oneapi.web.forms import FormInput, field_errors, page_number
+from oneapi.web.forms import FormInput, field_errors, page_number, query_text
 from oneapi.web.htmx import redirect_to, render, trigger, wants_fragment
 from oneapi.web.i18n import _
 
@@ -51,8 +51,7 @@ def speed_class(milliseconds: int) -> str:
 @bp.get("/channel")
 @admin_page
 def index():
-    args = FormInput(request.args)
-    page, sort, keyword = page_number(), args.str("sort", max_len=32), args.str("keyword", max_len=191)
+    page, sort, keyword = page_number(), query_text("sort", 32), query_text("keyword")
     rows = channels.search_channels(keyword, page, sort) if keyword else channels.list_channels(page, sort)
     page_args = {k: v for k, v in (("sort", sort), ("keyword", keyword)) if v}
     return render("channels/index.html", "table", rows=rows, p=page, has_next=len(rows) == PAGE_SIZE, sort=sort,

@@ -60,6 +60,13 @@ class FormInput:
         return list(seen)
 
 
+def query_text(name: str, max_len: int = 191) -> str:
+    """A text parameter of the address (search words, filters, links from mails), trimmed and cut to
+    `max_len`. A GET page has nowhere to show a field error, so characters no database column can hold
+    (NUL: PostgreSQL refuses it) are dropped instead of failing the query."""
+    return request.args.get(name, "").replace("\x00", "").strip()[:max_len]
+
+
 def page_number() -> int:
     """The list page asked for (`?p=`, 0-based as in One API): anything unreadable or negative is the
     first page, and a page past any table's end is an empty last page rather than a database error."""

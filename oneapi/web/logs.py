@@ -17,7 +17,7 @@ from oneapi.services import logs
 from oneapi.services.logs import LogFilter
 from oneapi.services.paging import PAGE_SIZE
 from oneapi.web.access import user_page
-from oneapi.web.forms import page_number
+from oneapi.web.forms import page_number, query_text
 from oneapi.web.htmx import render, wants_fragment
 from oneapi.web.i18n import _
 
@@ -49,7 +49,7 @@ def filter_args(admin: bool) -> dict[str, str]:
     """The filters as sent, blanks dropped; the channel and username filters exist for admins only."""
     args: dict[str, str] = {}
     for name in FILTERS:
-        value = request.args.get(name, "").strip()[:MAX_FILTER_LEN]
+        value = query_text(name, MAX_FILTER_LEN)
         if value and (admin or name not in ADMIN_FILTERS) and not (name == "type" and value == "0"):
             args[name] = value
     return args

@@ -12,13 +12,13 @@ from __future__ import annotations
 import io
 import re
 
-from flask import Blueprint, Response, flash, g, request, send_file, url_for
+from flask import Blueprint, Response, flash, g, send_file, url_for
 
 from oneapi.errors import OneAPIError
 from oneapi.services import redemptions
 from oneapi.services.paging import PAGE_SIZE
 from oneapi.web.access import admin_page
-from oneapi.web.forms import FormInput, field_errors, page_number
+from oneapi.web.forms import FormInput, field_errors, page_number, query_text
 from oneapi.web.htmx import redirect_to, render, wants_fragment
 from oneapi.web.i18n import _
 from oneapi.web.tokens import removed_row
@@ -32,7 +32,7 @@ DEFAULT_QUOTA = 100000
 @bp.get("/redemption")
 @admin_page
 def index():
-    keyword = request.args.get("keyword", "").strip()
+    keyword = query_text("keyword")
     p = page_number()
     if keyword:
         rows, has_next = redemptions.search_redemptions(keyword), False

@@ -19,7 +19,7 @@ from oneapi.services.paging import PAGE_SIZE
 from oneapi.services.tokens import TokenFields
 from oneapi.web import markup
 from oneapi.web.access import user_page
-from oneapi.web.forms import FormInput, field_errors, page_number
+from oneapi.web.forms import FormInput, field_errors, page_number, query_text
 from oneapi.web.htmx import flashes, redirect_to, render, wants_fragment
 from oneapi.web.i18n import _
 from oneapi.web.templating import server_address
@@ -33,7 +33,7 @@ NEW_TOKEN_QUOTA = 500000
 @bp.get("/token")
 @user_page
 def index():
-    keyword = request.args.get("keyword", "").strip()
+    keyword = query_text("keyword")
     order = request.args.get("order", "") if request.args.get("order", "") in ORDERS else ""
     p = page_number()
     if keyword:

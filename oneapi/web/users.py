@@ -11,7 +11,7 @@ from oneapi.errors import Conflict, Forbidden, Invalid, NotFound, OneAPIError
 from oneapi.models import User, UserStatus
 from oneapi.services import options, paging, users
 from oneapi.web.access import admin_page, user_page
-from oneapi.web.forms import FormInput, field_errors, page_number
+from oneapi.web.forms import FormInput, field_errors, page_number, query_text
 from oneapi.web.htmx import flashes, redirect_to, render, wants_fragment
 from oneapi.web.i18n import _
 
@@ -23,7 +23,7 @@ ORDERS = ("", "quota", "used_quota", "request_count")
 @bp.get("/user")
 @admin_page
 def index():
-    keyword = request.args.get("keyword", "").strip()[:191]
+    keyword = query_text("keyword")
     order = request.args.get("order", "")
     order = order if order in ORDERS else ""
     p = page_number()
