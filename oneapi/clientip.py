@@ -48,6 +48,11 @@ def client_ip() -> str:
     return real or (forwarded[0] if forwarded else peer)
 
 
+def from_trusted_proxy() -> bool:
+    """The request came through a proxy of `TRUSTED_PROXIES`, whose forwarding headers are believed."""
+    return _trusted(request.remote_addr or "", current_app.config["ONEAPI"].trusted_proxies)
+
+
 def is_https() -> bool:
     """The client reached us over HTTPS: directly, or through a trusted proxy saying so."""
     if request.scheme == "https":

@@ -6,11 +6,14 @@ Runtime settings (the ones an admin edits in the console) live in the options ta
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+log = logging.getLogger("oneapi")
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,10 @@ ENV_VARS: tuple[EnvVar, ...] = (
     _var("GIN_MODE", str, "release", "Accepted for compatibility; `debug` turns on debug logging."),
     _var("DEBUG", bool, False, "Debug logging; disables every rate limit."),
     _var("DEBUG_SQL", bool, False, "Log every SQL statement."),
-    _var("SESSION_SECRET", str, "", "Cookie-session key; random per start when unset (`random_string` is refused)."),
+    _var("SESSION_SECRET", str, "", "Cookie-session key, the same on every worker and node; make one with "
+         "`openssl rand -hex 32`. Start-up refuses a value under 16 characters or a well-known placeholder "
+         "(`random_string`, `change-me`, …). Unset: a random key per start, logged as a warning (sessions "
+         "end at every restart and workers disagree on cookies)."),
     _var("SQL_DSN", str, "", "Main database: empty = SQLite; `postgres://…` = PostgreSQL; "
          "`user:pass@tcp(host:port)/db` or `mysql://…` = MySQL/MariaDB."),
     _var("LOG_SQL_DSN", str, "", "Separate database for the `logs` table (same forms as `SQL_DSN`)."),
@@ -144,8 +150,38 @@ class Config:
         return self.sql_conn_max_lifetime or self.sql_max_lifetime
 
     def session_secret_value(self) -> str:
+        """The key that signs session cookies; raises `InsecureSecret` for a guessable SESSION_SECRET.
+
+        Anyone who knows the key can forge a cookie for any user, root included, so a placeholder
+        copied from an example file must stop the start rather than run (One API only warned).
+        """
         secret = self.session_secret
-        if not secret or secret == "random_string":
+        if not secret:
+            log.warning("SESSION_SECRET is not set: a random key is used, so cookie sessions end at every "
+                        "restart, and several gunicorn workers or nodes disagree on every cookie; "
+                        "set SESSION_SECRET to the output of `openssl rand -hex 32`")
             return secrets.token_hex(32)
+        check_session_secret(secret)
         return secret
+
+
+MIN_SECRET_LENGTH = 16
+# Values of example files and tutorials, compared without case, dashes, underscores or spaces.
+PLACEHOLDER_SECRETS = frozenset({
+    "randomstring", "changeme", "changemetoalongrandomstring", "secret", "sessionsecret", "yoursecret",
+    "yoursessionsecret", "123456", "password", "oneapi", "default", "test", "secretkey", "mysecret",
+})
+
+
+class InsecureSecret(ValueError):
+    """SESSION_SECRET is guessable; the message says how to make a good one."""
+
+
+def check_session_secret(secret: str) -> None:
+    advice = "set it to a long random value, e.g. the output of `openssl rand -hex 32`"
+    if "".join(c for c in secret.lower() if c not in "-_ ") in PLACEHOLDER_SECRETS:
+        raise InsecureSecret(f"SESSION_SECRET is a well-known placeholder ({secret!r}): anyone could forge "
+                             f"session cookies; {advice}")
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise InsecureSecret(f"SESSION_SECRET is shorter than {MIN_SECRET_LENGTH} characters; {advice}")
 

@@ -101,8 +101,15 @@ EN: dict[str, str] = {
     "记录不存在": "Record not found",
     "请求过于频繁，请稍后再试": "Too many requests, please try again later",
     "内部错误，请查看服务器日志": "Internal error, see the server log",
+    "请求体过大，不能超过 {limit}": "The request body is too large; the limit is {limit}",
     "额度必须是非负整数": "The quota must be a non-negative integer",
     "用户 ID 无效": "Invalid user id",
     "通过 API 充值 {quota}": "Topped up {quota} through the API",
     "管理员将用户额度从 {old} 修改为 {new}": "An admin changed the user's quota from {old} to {new}",
+    "必须保留至少一个启用的超级管理员": "At least one enabled root user must remain",
+    "拒绝跨站请求：请在本站页面中调用，或使用 access token":
+        "Cross-site request refused: call /api from this site's pages, or with an access token",
+    "拒绝跨站请求：请求体须为 JSON（Content-Type: application/json），或带上 X-CSRFToken 请求头":
+        "Cross-site request refused: the body must be JSON (Content-Type: application/json) or carry the "
+        "X-CSRFToken header",
 }

@@ -64,7 +64,8 @@ def _forget_login_cache() -> None:
 
 
 def make_config(engine_name: str, tmp_path, **env: str) -> Config:
-    environ = {"GLOBAL_API_RATE_LIMIT": "0", "CRITICAL_RATE_LIMIT": "0", "SESSION_SECRET": "test-secret", **env}
+    environ = {"GLOBAL_API_RATE_LIMIT": "0", "CRITICAL_RATE_LIMIT": "0",
+               "SESSION_SECRET": "tests-only-session-secret-0f3a9c", **env}
     if engine_name == "sqlite":
         environ.setdefault("SQLITE_PATH", str(tmp_path / "one-api.db"))
     else:

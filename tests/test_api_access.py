@@ -63,6 +63,7 @@ ROUTES = [
     Route("GET", "/api/user/self", USER, "/api/user/self"),
     Route("PUT", "/api/user/self", USER, "/api/user/self", {"display_name": "Alice A"}),
     Route("DELETE", "/api/user/self", USER, "/api/user/self"),
+    Route("DELETE", "/api/user/self/sessions", USER, "/api/user/self/sessions"),
     Route("GET", "/api/user/token", USER, "/api/user/token"),
     Route("GET", "/api/user/aff", USER, "/api/user/aff"),
     Route("POST", "/api/user/topup", USER, "/api/user/topup", {"key": "{redemption_key}"}),

@@ -35,9 +35,9 @@ def test_redis_needs_sync_frequency_as_in_one_api():
     assert config.redis_enabled and config.memory_cache
 
 
-def test_session_secret_random_string_is_refused():
-    assert Config.from_env({"SESSION_SECRET": "random_string"}).session_secret_value() != "random_string"
-    assert Config.from_env({"SESSION_SECRET": "s3cret"}).session_secret_value() == "s3cret"
+def test_a_long_session_secret_is_used_as_it_is():
+    secret = "9f1c2e7a4b6d8e0f1a2b3c4d5e6f7a8b"
+    assert Config.from_env({"SESSION_SECRET": secret}).session_secret_value() == secret
 
 
 def test_conn_max_lifetime_alias():

@@ -50,7 +50,7 @@ def test_each_request_is_logged_to_stdout_and_the_daily_file(tmp_path):
 
 
 def test_dotenv_in_the_working_directory_is_read(tmp_path):
-    (tmp_path / ".env").write_text("SQLITE_PATH=from-dotenv.db\nSESSION_SECRET=abc\n")
+    (tmp_path / ".env").write_text("SQLITE_PATH=from-dotenv.db\nSESSION_SECRET=dotenv-session-secret-5e8b1\n")
     with live_server({}, tmp_path) as base:
         assert requests.get(f"{base}/api/status").json()["success"]
     assert (tmp_path / "from-dotenv.db").exists()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from flask import current_app, session
-from flask_login import login_user, logout_user
+from flask_login import current_user
 
 from oneapi import __version__
 from oneapi.api import bp
@@ -18,6 +18,7 @@ from oneapi.api.shapes import login_json
 from oneapi.errors import Forbidden
 from oneapi.services import accounts, options, verification
 from oneapi.services.randomness import random_string
+from oneapi.sessions import sign_in, sign_out
 
 
 @bp.get("/status")
@@ -59,15 +60,17 @@ def home_page_content():
 def login():
     body = Body.load()
     user = accounts.login(body.str("username", max_len=191), body.str("password", max_len=191))
-    login_user(user)
-    session.permanent = True
+    sign_in(user)
     return ok(login_json(user))
 
 
 @bp.get("/user/logout")
 def logout():
-    logout_user()
-    session.clear()
+    """One API's logout, a GET (its frontend calls it so); the CSRF check of `oneapi.api.csrf` keeps
+    other sites from calling it, and the logout ends every session of the user (`oneapi.sessions`)."""
+    if current_user.is_authenticated:
+        accounts.sign_out_everywhere(current_user._get_current_object())
+    sign_out()
     return ok()
 
 

@@ -13,6 +13,7 @@ from oneapi.api.shapes import user_json
 from oneapi.auth.decorators import admin_required, user_required
 from oneapi.models import Role
 from oneapi.services import accounts, logs, redemptions, users
+from oneapi.sessions import keep_signed_in
 
 
 @bp.get("/user/self")
@@ -28,6 +29,16 @@ def update_self():
     users.update_self(g.user, {"username": body.str("username", None, max_len=12),
                                "display_name": body.str("display_name", None, max_len=20),
                                "password": body.str("password", None, max_len=20)})
+    keep_signed_in(g.user)
+    return ok()
+
+
+@bp.delete("/user/self/sessions")
+@user_required
+def end_own_sessions():
+    """Not One API's: end every cookie session of the caller, this one included (access tokens keep
+    working; `GET /api/user/token` replaces that)."""
+    accounts.sign_out_everywhere(g.user)
     return ok()
 
 
@@ -108,6 +119,7 @@ def user_update():
         "role": body.int("role", None),
     }
     user = users.admin_update(g.user, body.int("id", required=True, minimum=1), changes)
+    keep_signed_in(user)
     return ok(user_json(user))
 
 

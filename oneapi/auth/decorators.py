@@ -2,7 +2,8 @@
 
 The session is tried first, then the `Authorization` header (the access token, raw or `Bearer`).
 Unlike One API the role and status are read from the database on every request, so a demoted,
-disabled or deleted user loses access at once, on every node.
+disabled or deleted user loses access at once, on every node; so is the session epoch, so a cookie
+from before a logout or a password change is refused too.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from flask import g, request
 from flask_login import current_user, logout_user
 
+from oneapi import sessions
 from oneapi.errors import Forbidden, Unauthorized
 from oneapi.extensions import db, login_manager
 from oneapi.models import Role, User, UserStatus
@@ -22,9 +24,18 @@ from oneapi.models import Role, User, UserStatus
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    """The session's user, for the console and `/api` alike, unless the session was ended since it
+    was issued (logout, new password, ban: see `oneapi.sessions`)."""
     if not user_id.isdigit():
         return None
-    return db.session.get(User, int(user_id))
+    user = db.session.get(User, int(user_id))
+    if user is None:
+        return None
+    # A banned or deleted user's session is still recognised, only to be answered One API's "banned"
+    # and ended (`resolve_caller`, the console's `page`); the ban raised the epoch, so it never works.
+    if user.status == UserStatus.ENABLED and not sessions.is_current(user):
+        return None
+    return user
 
 
 def resolve_caller() -> User:

@@ -1,4 +1,4 @@
-"""The `users` table: accounts, roles, quota and the management access token."""
+"""The `users` table: accounts, roles, quota, the management access token and the session epoch."""
 
 from __future__ import annotations
 
@@ -44,6 +44,9 @@ class User(Base):
     group: Mapped[str] = mapped_column(Varchar(32), default="default", server_default="default")
     aff_code: Mapped[str | None] = mapped_column(Varchar(32))
     inviter_id: Mapped[int | None] = mapped_column(BigInt, index=True)
+    # Not One API's: raised to end every cookie session of the user (logout, password change, ban);
+    # a session is honoured only while the epoch it was issued with is still the user's. NULL is 0.
+    session_epoch: Mapped[int | None] = mapped_column(BigInt, default=0, server_default="0")
 
     __table_args__ = (
         sa.Index("idx_users_access_token", "access_token", unique=True),

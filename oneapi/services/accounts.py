@@ -1,4 +1,5 @@
-"""Accounts: the root account at first start, password login, registration, new-user bonuses."""
+"""Accounts: the root account at first start, password login, registration, new-user bonuses, and ending
+a user's cookie sessions."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from oneapi.errors import Conflict, Forbidden, Invalid
 from oneapi.extensions import db
 from oneapi.models import LogType, Role, Token, User, UserStatus
 from oneapi.services import logs, options, verification
-from oneapi.services.passwords import check_password, hash_password
+from oneapi.services.passwords import check_nothing, check_password, hash_password
 from oneapi.services.quota import credit_user, describe
 from oneapi.services.randomness import api_key, random_string, uuid_hex
 from oneapi.services.validation import check_length
@@ -45,16 +46,43 @@ def ensure_root(initial_token: str = "", initial_access_token: str = "") -> User
 
 
 def login(username: str, password: str) -> User:
+    """The enabled user with this username (or email) and password.
+
+    Every failure reads the same, and an unknown name costs the same bcrypt check as a wrong
+    password, so neither the answer nor its timing tells which usernames exist.
+    """
     if not options.get_bool("PasswordLoginEnabled"):
         raise Forbidden("管理员关闭了密码登录")
     if not username or not password:
         raise Invalid("用户名或密码为空")
-    user = db.session.scalar(sa.select(User).where(User.username == username))
-    if user is None:
-        user = db.session.scalar(sa.select(User).where(User.email == username).order_by(User.id).limit(1))
-    if user is None or not check_password(password, user.password) or user.status != UserStatus.ENABLED:
+    user = _find_login(username)
+    matches = check_password(password, user.password) if user is not None else check_nothing(password)
+    if user is None or not matches or user.status != UserStatus.ENABLED:
         raise Forbidden("用户名或密码错误，或用户已被封禁")
     return user
+
+
+def _find_login(name: str) -> User | None:
+    """The user named `name`, else the first one with that email: One API's two lookups in one query,
+    so a known and an unknown name cost the same round trips."""
+    by_name = sa.case((User.username == name, 0), else_=1)
+    query = sa.select(User).where(sa.or_(User.username == name, User.email == name)).order_by(by_name, User.id)
+    return db.session.scalar(query.limit(1))
+
+
+def revoke_sessions(user: User) -> None:
+    """End every cookie session of `user`, in the caller's transaction (see `oneapi.sessions`).
+
+    One atomic `SET session_epoch = session_epoch + 1`: two revocations at once both count, so a
+    session started between them cannot survive the second.
+    """
+    user.session_epoch = sa.func.coalesce(User.session_epoch, 0) + 1
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every cookie session of `user` (logout, and the "sign out everywhere" button)."""
+    revoke_sessions(user)
+    db.session.commit()
 
 
 def validate_profile(username: str | None = None, password: str | None = None, display_name: str | None = None,

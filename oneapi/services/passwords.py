@@ -3,6 +3,8 @@ database can move back to One API, and verifying `$2a$`/`$2b$`/`$2y$` hashes ali
 
 from __future__ import annotations
 
+import uuid
+
 import bcrypt
 
 COST = 10
@@ -20,3 +22,17 @@ def check_password(password: str, hashed: str | None) -> bool:
     except ValueError:
         # Not a bcrypt hash (a corrupted row): never a match.
         return False
+
+
+# A hash of nothing anyone can type, made at the first failed lookup with the cost then in force.
+_DUMMY: dict[int, str] = {}
+
+
+def check_nothing(password: str) -> bool:
+    """Spend one bcrypt check at the current cost and answer False: for a login whose user does not
+    exist, so that it takes as long as a wrong password for one who does."""
+    hashed = _DUMMY.get(COST)
+    if hashed is None:
+        hashed = _DUMMY.setdefault(COST, hash_password(uuid.uuid4().hex))
+    check_password(password or "-", hashed)
+    return False

@@ -153,14 +153,16 @@ def send_reset_link(address: str) -> None:
 def reset_password(address: str, token: str) -> str:
     """Give every account with this address a new random 12-hex password and return it (`POST /api/user/reset`).
 
-    The link works once: its token is forgotten when used.
+    The link works once: its token is forgotten when used. The accounts' cookie sessions end.
     """
     if not address or not token:
         raise Invalid("无效的参数")
     if not is_valid(RESET, address, token):
         raise Invalid("重置链接非法或已过期")
     password = uuid_hex()[:12]
-    db.session.execute(sa.update(User).where(User.email == address).values(password=hash_password(password)))
+    # Whoever knew the old password may hold a cookie: the reset ends every session of these accounts.
+    db.session.execute(sa.update(User).where(User.email == address).values(
+        password=hash_password(password), session_epoch=sa.func.coalesce(User.session_epoch, 0) + 1))
     db.session.commit()
     forget(RESET, address)
     return password

@@ -44,7 +44,8 @@ def register_web(app: Flask) -> None:
 
 
 def exempt_from_csrf(app: Flask, *blueprints: object) -> None:
-    """`/api` and `/v1` are called by scripts with tokens; their cookie sessions are guarded by SameSite=Lax."""
+    """`/api` and `/v1` are called by scripts with tokens, without a form's CSRF field; `/api`'s cookie calls
+    have their own same-origin check instead (`oneapi.api.csrf`)."""
     for blueprint in blueprints:
         extensions.csrf.exempt(blueprint)
 

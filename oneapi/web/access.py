@@ -11,16 +11,29 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, g, request, url_for
+from flask import Response, abort, g, request, url_for
 from flask_login import current_user, logout_user
 
+from oneapi.errors import is_console_request
 from oneapi.models import Role, UserStatus
 from oneapi.web.htmx import redirect_to
 
 
 def safe_next(target: str | None) -> str:
-    """A local path to return to after login; anything else (another host, `//x`) becomes `/`."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """The one check of every redirect built from input (`next`, a referrer, a form's way back): a path
+    on this site, else `/`.
+
+    Only a path starting with exactly one `/` passes. Browsers drop tabs and newlines from a URL and
+    read `\\` as `/`, so `/<tab>/evil.com` and `/\\evil.com` would leave the site; control characters,
+    whitespace and backslashes are refused anywhere (CR/LF would also break the header), and so is
+    anything with a scheme or a host.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or not target.isprintable() or any(c.isspace() for c in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
         return "/"
     return target
 
@@ -54,6 +67,15 @@ def local_path(url: str | None) -> str:
     if parts.netloc and parts.netloc != request.host:
         return "/"
     return safe_next(parts.path + (f"?{parts.query}" if parts.query else ""))
+
+
+def deny_framing(response: Response) -> Response:
+    """No other site may show a console page in a frame (clickjacking a button under a decoy); the
+    relay and `/api` answer JSON and need no such header."""
+    if is_console_request():
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'self'")
+    return response
 
 
 user_page = page(Role.COMMON)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user
 
 from oneapi.api.ratelimit import critical_limit
 from oneapi.errors import Invalid, OneAPIError
 from oneapi.services import accounts, options, verification
-from oneapi.web.access import safe_next
+from oneapi.sessions import sign_in, sign_out
+from oneapi.web.access import deny_framing, safe_next
 from oneapi.web.forms import FormInput, field_errors, query_text
 from oneapi.web.htmx import redirect_to, render
 from oneapi.web.i18n import _
 
 bp = Blueprint("auth", __name__)
+# Registered here, once per app, for every console response (the hook itself skips the rest).
+bp.after_app_request(deny_framing)
 
 
 @bp.get("/login")
@@ -27,22 +30,22 @@ def login():
 @critical_limit
 def login_submit():
     form = FormInput()
-    target = safe_next(form.str("next"))
+    target = safe_next(form.data.get("next"))
     try:
         user = accounts.login(form.str("username", max_len=191), form.str("password", max_len=191, strip=False))
     except OneAPIError as exc:
         return render("auth/login.html", "content", status=422, next=target, errors=field_errors(exc),
                       username=form.str("username")[:191])
-    session.clear()
-    login_user(user)
-    session.permanent = True
+    sign_in(user)
     return redirect_to(target)
 
 
 @bp.post("/logout")
 def logout():
-    logout_user()
-    session.clear()
+    """Ends every session of the user, not only this cookie (see `oneapi.sessions`)."""
+    if current_user.is_authenticated:
+        accounts.sign_out_everywhere(current_user._get_current_object())
+    sign_out()
     return redirect_to(url_for("pages.home"))
 
 

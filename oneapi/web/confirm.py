@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from flask import request
 
-from oneapi.web.access import local_path
+from oneapi.web.access import local_path, safe_next
 from oneapi.web.htmx import render
 
 FIELD = "_confirm"
@@ -22,6 +22,7 @@ def ask_first():
     if request.method != "POST" or FIELD not in request.form:
         return None
     fields = [(k, v) for k, v in request.form.items(multi=True) if k not in (FIELD, "csrf_token")]
-    back = local_path(request.referrer)
-    return render("components/confirm.html", question=request.form[FIELD][:300], action=request.full_path.rstrip("?"),
-                  fields=fields, back=back)
+    # Both ways out of the page come from the request: each goes through the console's one local-path check.
+    back, action = local_path(request.referrer), safe_next(request.full_path.rstrip("?"))
+    return render("components/confirm.html", question=request.form[FIELD][:300], action=action, fields=fields,
+                  back=back)

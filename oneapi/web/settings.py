@@ -7,14 +7,14 @@ place. Secrets are write-only: the page says whether one is set and never carrie
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, request, session
-from flask_login import logout_user
+from flask import Blueprint, abort, flash, g, request, url_for
 from markupsafe import Markup
 
 from oneapi.api.ratelimit import critical_limit
 from oneapi.errors import OneAPIError
 from oneapi.models import Role
 from oneapi.services import accounts, settings, users, verification
+from oneapi.sessions import sign_out
 from oneapi.web.access import root_page, user_page
 from oneapi.web.forms import FormInput, field_errors
 from oneapi.web.htmx import redirect_to, render, wants_fragment
@@ -84,10 +84,19 @@ def delete_account():
         users.delete_self(g.user)
     except OneAPIError as exc:
         return _personal("delete_account", status=403, errors=field_errors(exc), typed=typed)
-    logout_user()
-    session.clear()
+    sign_out()
     flash(_("Your account has been deleted."), "success")
     return redirect_to("/")
+
+
+@bp.post("/setting/sign-out-everywhere")
+@user_page
+def sign_out_everywhere():
+    """End every session of the user, this browser's included: for a lost laptop or a shared computer."""
+    accounts.sign_out_everywhere(g.user)
+    sign_out()
+    flash(_("You are signed out in every browser. Log in again to continue."), "success")
+    return redirect_to(url_for("auth.login"))
 
 
 @bp.post("/setting/option/<name>")

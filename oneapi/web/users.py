@@ -10,7 +10,8 @@ from flask import Blueprint, Response, flash, g, make_response, render_template,
 from oneapi.errors import Conflict, Forbidden, Invalid, NotFound, OneAPIError
 from oneapi.models import User, UserStatus
 from oneapi.services import options, paging, users
-from oneapi.web.access import admin_page, user_page
+from oneapi.sessions import keep_signed_in
+from oneapi.web.access import admin_page, local_path, user_page
 from oneapi.web.forms import FormInput, field_errors, page_number, query_text
 from oneapi.web.htmx import flashes, redirect_to, render, wants_fragment
 from oneapi.web.i18n import _
@@ -67,16 +68,12 @@ def _status_of(exc: OneAPIError) -> int:
 def _row_answer(user: User | None, status: int = 200) -> Response:
     """The updated row (nothing for a deleted user) with the flash, or back to the list without htmx."""
     if not wants_fragment():
-        return redirect_to(request.referrer if _is_list(request.referrer) else url_for("users.index"))
+        back = local_path(request.referrer)
+        return redirect_to(back if urlsplit(back).path == url_for("users.index") else url_for("users.index"))
     row = render_template("users/_row.html", u=user) if user is not None else ""
     response = make_response(row + flashes(oob=True), status)
     response.vary.add("HX-Request")
     return response
-
-
-def _is_list(referrer: str | None) -> bool:
-    parts = urlsplit(referrer or "")
-    return parts.netloc in ("", request.host) and parts.path == url_for("users.index")
 
 
 @bp.get("/user/add")
@@ -118,8 +115,10 @@ def edit_submit(user_id: int):
                    "display_name": form.str("display_name", max_len=20),
                    "password": form.str("password", max_len=20, strip=False),
                    "group": form.str("group", required=True, max_len=32),
-                   "quota": form.int("quota", None, required=True, minimum=0)}
-        users.admin_update(g.user, user_id, changes)
+                   "quota": form.int("quota", None, required=True, minimum=0),
+                   # The balance the page showed: only the admin's change is applied to the current one.
+                   "quota_shown": form.int("quota_shown", None, minimum=None)}
+        keep_signed_in(users.admin_update(g.user, user_id, changes))
     except (Invalid, Conflict) as exc:
         return render("users/edit.html", "content", status=422, target=target, values=_posted(form),
                       errors=field_errors(exc), groups=_groups(target.group))
@@ -141,6 +140,7 @@ def profile_submit():
         users.update_self(g.user, {"username": form.str("username", required=True, max_len=12),
                                    "display_name": form.str("display_name", max_len=20),
                                    "password": form.str("password", max_len=20, strip=False)})
+        keep_signed_in(g.user)
     except (Invalid, Conflict) as exc:
         return render("users/profile.html", "content", status=422, values=_posted(form), errors=field_errors(exc))
     flash(_("Your profile is saved."), "success")
@@ -149,12 +149,13 @@ def profile_submit():
 
 def _values(user: User) -> dict[str, object]:
     return {"username": user.username, "display_name": user.display_name or "", "group": user.group,
-            "quota": user.quota or 0}
+            "quota": user.quota or 0, "quota_shown": user.quota or 0}
 
 
 def _posted(form: FormInput) -> dict[str, object]:
-    """What was typed, to show again beside the errors (never the password)."""
-    return {k: (form.data.get(k) or "")[:200] for k in ("username", "display_name", "group", "quota")}
+    """What was typed, to show again beside the errors (never the password), with the balance the
+    page first showed, which the typed quota is still relative to."""
+    return {k: (form.data.get(k) or "")[:200] for k in ("username", "display_name", "group", "quota", "quota_shown")}
 
 
 def _groups(current: str) -> list[str]:

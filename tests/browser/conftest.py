@@ -64,7 +64,8 @@ def upstream():
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("browser-gateway")
-    env = {"SQLITE_PATH": str(workdir / "one-api.db"), "SESSION_SECRET": "browser-test", "TZ": "UTC"}
+    env = {"SQLITE_PATH": str(workdir / "one-api.db"), "SESSION_SECRET": "browser-tests-session-secret-7d21",
+           "TZ": "UTC"}
     with live_server(env, workdir) as base:
         yield base
 

@@ -32,6 +32,12 @@ ZH: dict[str, str] = {
     "Type your username exactly as shown to confirm.": "请准确输入你的用户名以确认。",
     "Delete my account": "删除我的账户",
     "Your account has been deleted.": "你的账户已删除。",
+    "Sessions": "登录会话",
+    "Signs you out in every browser and device, this one included. Access tokens and API keys keep working.":
+        "在所有浏览器和设备上退出登录，包括当前这个。系统访问令牌和 API 密钥不受影响。",
+    "Sign out in every browser, this one included?": "确定在所有浏览器上退出登录（包括当前浏览器）？",
+    "Sign out everywhere": "在所有设备上退出登录",
+    "You are signed out in every browser. Log in again to continue.": "已在所有浏览器上退出登录，请重新登录。",
     # Option groups
     "Set; leave empty to keep it.": "已设置；留空则保持不变。",
     "Not set.": "未设置。",
