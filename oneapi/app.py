@@ -10,6 +10,7 @@ from oneapi.config import Config
 from oneapi.database import flask_database_settings, init_database
 from oneapi.errors import register_error_handlers
 from oneapi.extensions import db, login_manager, migrate
+from oneapi.ingress import init_ingress
 from oneapi.sessions import SessionInterface
 
 
@@ -43,6 +44,7 @@ def create_app(config: Config | dict[str, Any] | None = None) -> Flask:
     from oneapi.requestlog import init_request_log
 
     init_request_log(app)
+    init_ingress(app)
     with app.app_context():
         _start(config)
         from oneapi.web.templating import init_templating

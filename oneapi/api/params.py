@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import request
 
+from oneapi import jsonbody
 from oneapi.errors import Invalid
 from oneapi.services.paging import MAX_PAGE
 from oneapi.services.validation import MAX_BIGINT, check_length, check_range
@@ -26,10 +27,13 @@ class Body:
 
     @classmethod
     def load(cls) -> Body:
+        """The body as a JSON object; bad JSON (nested past the decoder's stack too) and lone
+        surrogates, which no database column can store, are refused naming the field."""
         try:
-            data = request.get_json(silent=True, force=True)
-        except RecursionError:
-            # A thousand nested arrays exhaust the JSON decoder's stack; it is bad input all the same.
+            data = jsonbody.parse(request.get_data(cache=True))
+        except jsonbody.LoneSurrogate as exc:
+            raise Invalid("字段 {field} 包含无效字符", field=exc.field) from None
+        except jsonbody.InvalidJSON:
             data = None
         if not isinstance(data, dict):
             raise Invalid("请求体必须是 JSON 对象")

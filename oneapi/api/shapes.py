@@ -1,7 +1,8 @@
 """JSON shapes of the entities, field for field as One API serialises them (§2.5).
 
 Secrets never leave: passwords and access tokens are blanked (One API leaked access tokens to admins),
-channel keys are omitted from every listing.
+channel keys are omitted from every listing, and so are the credentials inside a channel's config
+(AWS's secret key, Vertex's service-account JSON).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from oneapi.models import Channel, Log, Redemption, Token, User
+from oneapi.services.channels import public_config
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -47,7 +49,7 @@ def channel_json(channel: Channel) -> dict[str, Any]:
         "balance": channel.balance or 0, "balance_updated_time": channel.balance_updated_time or 0,
         "models": channel.models or "", "group": channel.group or "default", "used_quota": channel.used_quota or 0,
         "model_mapping": channel.model_mapping or "", "priority": channel.priority or 0,
-        "config": channel.config or "", "system_prompt": channel.system_prompt or "",
+        "config": public_config(channel.config), "system_prompt": channel.system_prompt or "",
     }
 
 

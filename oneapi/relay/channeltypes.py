@@ -1,4 +1,5 @@
-"""One API's channel types: their integer ids, console labels and default base URLs (§7.1)."""
+"""One API's channel types: their integer ids, console labels, default base URLs (§7.1) and the
+config keys that hold credentials."""
 
 from __future__ import annotations
 
@@ -59,6 +60,12 @@ class ChannelType(enum.IntEnum):
     ALI_BAILIAN = 49
     OPENAI_COMPATIBLE = 50
     GEMINI_OPENAI_COMPATIBLE = 51
+
+
+# Keys of a channel's `config` JSON that hold credentials: AWS's secret access key and Vertex AI's
+# service-account (ADC) JSON. Write-only, like the channel key: never shown back, and an empty value
+# in an update keeps the saved one.
+SECRET_CONFIG_KEYS = frozenset({"sk", "vertex_ai_adc"})
 
 
 class TypeInfo(NamedTuple):

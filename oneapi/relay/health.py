@@ -1,8 +1,38 @@
-"""Channel health after each relay attempt: One API's rules for errors that prove a channel dead, the
-ENABLE_METRIC success-rate window, and the automatic disable/enable they lead to.
+"""Channel health after each relay attempt: the errors that prove a channel dead, the ENABLE_METRIC
+success-rate window, and the automatic disable/enable they lead to.
 
 Every automatic status change is written as a system log row (type 4) naming the channel, so the
 reason survives restarts without adding a column to One API's `channels` table.
+
+An error proves the channel dead only by its HTTP status and the provider's own error type or code,
+never by its message: providers echo the client's input in messages ("Invalid value for 'user':
+…my credit balance…"), and One API's phrases ("credit", "balance", …) let any user disable a channel
+for everyone. The statuses a client's own bad request earns (400, 404, 413, 422) never disable,
+whatever type they carry, nor do 5xx, timeouts and connection failures (the next call may work).
+
+    status  disables when                       what the providers send for a dead key or account
+    401     always                              OpenAI invalid_api_key / "Incorrect API key provided";
+                                                Anthropic authentication_error; DeepSeek "Authentication
+                                                Fails"; every OpenAI-compatible vendor's bad key
+    402     always                              DeepSeek "Insufficient Balance"; Anthropic billing_error;
+                                                OpenRouter's "insufficient credits" (Payment Required)
+    403     type or code in DEAD_403            Anthropic permission_error; Gemini PERMISSION_DENIED;
+                                                OpenAI account_deactivated, unsupported_country_region_territory
+    429     type or code in DEAD_429            OpenAI insufficient_quota ("You exceeded your current quota")
+    other   never
+
+A bare 403 (a proxy's or a WAF's page, which the client's content can trigger) and a 429 rate limit
+(`rate_limit_exceeded`, Gemini's RESOURCE_EXHAUSTED) leave the channel alone. Left out on purpose,
+because they come as 400: OpenAI's `billing_hard_limit_reached`, Anthropic's older "credit balance is
+too low" invalid_request_error, and Gemini's "API key not valid" (INVALID_ARGUMENT, reason
+API_KEY_INVALID); the channel test shows such a channel failing. For the same reason the client's own
+errors (CLIENT_STATUSES) do not count as failures in the success-rate window either: a user sending
+bad requests must not push a channel below the threshold for everyone.
+
+Sources: https://platform.openai.com/docs/guides/error-codes,
+https://docs.anthropic.com/en/api/errors (and the SDKs' ErrorType list, which has billing_error),
+https://ai.google.dev/gemini-api/docs/troubleshooting, https://api-docs.deepseek.com/quick_start/error_codes,
+https://openrouter.ai/docs/api-reference/errors.
 """
 
 from __future__ import annotations
@@ -21,26 +51,31 @@ from oneapi.services import channels, logs, options
 
 log = logging.getLogger("oneapi.health")
 
-# monitor/manage.go ShouldDisableChannel.
-FATAL_TYPES = frozenset({"insufficient_quota", "authentication_error", "permission_error", "forbidden"})
-FATAL_CODES = frozenset({"invalid_api_key", "account_deactivated"})
-FATAL_PHRASES = ("your access was terminated", "violation of our policies", "your credit balance is too low",
-                 "organization has been disabled", "credit", "balance", "permission denied",
-                 "organization has been restricted", "api key not valid", "api key expired", "已欠费")
+DEAD_STATUSES = frozenset({401, 402})
+DEAD_403 = frozenset({"permission_error", "PERMISSION_DENIED", "authentication_error", "forbidden",
+                      "account_deactivated", "invalid_api_key", "billing_error", "insufficient_quota",
+                      "unsupported_country_region_territory"})
+DEAD_429 = frozenset({"insufficient_quota"})
+CLIENT_STATUSES = frozenset({400, 404, 413, 422})
 DISABLED_MARK = "已被禁用，原因："
 
 
 def should_disable(error: UpstreamError) -> bool:
-    """Whether the error says the channel's account or key is unusable, not just busy or broken.
+    """Whether the error says the channel's account or key is unusable, not just busy, broken, or
+    refusing this one request (the rule table is in the module docstring).
 
     Only the rules: whether to act on them is `AutomaticDisableChannelEnabled`'s call.
     """
-    if error.status == 401 or error.type in FATAL_TYPES:
+    if error.connection:
+        return False
+    if error.status in DEAD_STATUSES:
         return True
-    if isinstance(error.code, str) and error.code in FATAL_CODES:
-        return True
-    message = (error.message or "").lower()
-    return any(phrase in message for phrase in FATAL_PHRASES)
+    kinds = {value for value in (error.type, error.code) if isinstance(value, str)}
+    if error.status == 403:
+        return not kinds.isdisjoint(DEAD_403)
+    if error.status == 429:
+        return not kinds.isdisjoint(DEAD_429)
+    return False
 
 
 class SuccessWindow:
@@ -98,6 +133,8 @@ def record_failure(channel_id: int, error: UpstreamError) -> None:
         if should_disable(error) and options.get_bool("AutomaticDisableChannelEnabled"):
             disable_channel(channel_id, error.message or f"status code {error.status}")
             return
+        if error.status in CLIENT_STATUSES and not error.connection:
+            return  # the request's fault, not the channel's
         _count(channel_id, False)
     except Exception:
         log.exception("recording the failure of channel #%s failed", channel_id)

@@ -3,12 +3,12 @@ flag, the prompt's local token count and the reservation inputs."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from flask import request
 
+from oneapi import jsonbody
 from oneapi.relay.errors import LocalError
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.tokenizer import count_input, count_messages, count_text
@@ -40,7 +40,8 @@ class Inbound:
         if self.mode in (RelayMode.MODERATIONS, RelayMode.EMBEDDINGS):
             return count_input(body.get("input"), approximate)
         if self.mode == RelayMode.EDITS:
-            return count_text(str(body.get("instruction") or ""), approximate) + count_input(body.get("input"))
+            instruction = count_text(str(body.get("instruction") or ""), approximate)
+            return instruction + count_input(body.get("input"), approximate)
         return 0
 
 
@@ -51,9 +52,9 @@ def invalid(message: str) -> LocalError:
 def read_json(mode: RelayMode, path_model: str = "") -> Inbound:
     """Parse and validate a JSON relay request (chat, completions, embeddings, moderations, edits)."""
     try:
-        body = json.loads(request.get_data(cache=True) or b"{}")
-    except (ValueError, RecursionError):
-        raise invalid("the request body is not valid JSON") from None
+        body = jsonbody.parse(request.get_data(cache=True) or b"{}")
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
     if not isinstance(body, dict):
         raise invalid("the request body must be a JSON object")
     model = body.get("model") or path_model or DEFAULT_MODELS.get(mode, "")
@@ -65,7 +66,10 @@ def read_json(mode: RelayMode, path_model: str = "") -> Inbound:
     max_tokens = _max_tokens(body)
     stream = body.get("stream") is True
     options = body.get("stream_options")
-    wants_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
+    if options is not None and not isinstance(options, dict):
+        # Adaptors add include_usage to it; a string or a list there was a server error.
+        raise invalid("field stream_options must be an object")
+    wants_usage = stream and options is not None and options.get("include_usage") is True
     return Inbound(mode, body, model, stream, max_tokens, wants_usage)
 
 

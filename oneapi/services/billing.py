@@ -181,11 +181,19 @@ class ImageRequestError(ValueError):
         self.code = code
 
 
+# `n` of a model without a row in IMAGE_N_RANGE: the bounds of OpenAI's images API, whose format every
+# image channel speaks here ("n: between 1 and 10", https://platform.openai.com/docs/api-reference/images).
+# One API let any n through for those models: n=0 or a negative n was relayed and billed 0 (the price is
+# per image × n), and a huge n reserved an absurd amount for one request.
+DEFAULT_IMAGE_N_RANGE = (1, 10)
+
+
 def check_image_request(model: str, size: str, n: int, prompt: str) -> None:
     """Raise ImageRequestError when the model's size, prompt-length or `n` limits are not met.
 
     Checks in One API's order: prompt_missing, size_not_supported, prompt_too_long, n_not_within_range.
-    The prompt limit counts characters.
+    The prompt limit counts characters; `n` must lie in the model's range, DEFAULT_IMAGE_N_RANGE for a
+    model the table does not list.
     """
     if not prompt:
         raise ImageRequestError("prompt_missing", "prompt is required")
@@ -194,7 +202,7 @@ def check_image_request(model: str, size: str, n: int, prompt: str) -> None:
         raise ImageRequestError("size_not_supported", "size not supported for this image model")
     if len(prompt) > IMAGE_PROMPT_LIMIT.get(model, len(prompt)):
         raise ImageRequestError("prompt_too_long", "prompt is too long")
-    low, high = IMAGE_N_RANGE.get(model, (n, n))
+    low, high = IMAGE_N_RANGE.get(model, DEFAULT_IMAGE_N_RANGE)
     if not low <= n <= high:
         raise ImageRequestError("n_not_within_range", "invalid value of n")
 

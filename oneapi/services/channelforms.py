@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from oneapi.errors import Invalid
 from oneapi.extensions import db
 from oneapi.models import Channel
-from oneapi.relay.channeltypes import INFO
+from oneapi.relay.channeltypes import INFO, SECRET_CONFIG_KEYS
 from oneapi.relay.channeltypes import ChannelType as T
 from oneapi.services import catalog, channels, options
 
 AZURE_DEFAULT_API_VERSION = "2024-03-01-preview"
 CONFIG_KEYS = ("region", "ak", "sk", "user_id", "vertex_ai_project_id", "vertex_ai_adc")
-SECRET_CONFIG = frozenset({"sk", "vertex_ai_adc"})
+SECRET_CONFIG = SECRET_CONFIG_KEYS
 
 
 @dataclass(frozen=True)

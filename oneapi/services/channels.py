@@ -12,8 +12,10 @@ import sqlalchemy as sa
 
 from oneapi.errors import Invalid
 from oneapi.extensions import db
+from oneapi.jsonbody import find_lone_surrogate
 from oneapi.models import Ability, Channel, ChannelStatus
 from oneapi.relay import cache as relay_cache
+from oneapi.relay.channeltypes import SECRET_CONFIG_KEYS
 from oneapi.services.paging import get_by_id, id_or_prefix, is_id, like_prefix, page_of
 from oneapi.services.validation import check_length, check_range
 
@@ -72,9 +74,42 @@ def _check_json_object(field: str, text: str, *, strings: bool = False) -> str:
         raise Invalid(message, field=field) from None
     if not isinstance(parsed, dict) or (strings and not all(isinstance(v, str) for v in parsed.values())):
         raise Invalid(message, field=field)
+    if find_lone_surrogate(parsed) is not None:
+        # `"\\ud800"` inside the JSON text: the relay would fail to send the mapped model or config on.
+        raise Invalid("字段 {field} 包含无效字符", field=field)
     if field == "model_mapping":
         check_length(field, text, 0, 1024)
     return text
+
+
+def public_config(text: str | None) -> str:
+    """The channel's config as admins see it: secret values blanked (their keys stay, so a form shows
+    the field empty). Text that is not a JSON object shows as "": it cannot be shown to hold no secret."""
+    config = _config_object(text)
+    if config is None:
+        return ""
+    if SECRET_CONFIG_KEYS.isdisjoint(config):
+        return text or ""
+    return json.dumps({k: "" if k in SECRET_CONFIG_KEYS else v for k, v in config.items()}, ensure_ascii=False)
+
+
+def keep_secrets(new_text: str, old_text: str | None) -> str:
+    """The new config text, with each secret it leaves empty or out taken from the stored config (as an
+    empty key keeps the stored key): an admin saves back what `public_config` showed."""
+    old = _config_object(old_text) or {}
+    new = _config_object(new_text) or {}
+    missing = {k: old[k] for k in SECRET_CONFIG_KEYS if old.get(k) and not new.get(k)}
+    if not missing:
+        return new_text
+    return json.dumps({**new, **missing}, ensure_ascii=False)
+
+
+def _config_object(text: str | None) -> dict[str, Any] | None:
+    try:
+        parsed = json.loads(text) if text else {}
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 # The console's sortable columns; "-name" sorts descending. Ties fall back to the newest first. An empty
@@ -132,9 +167,13 @@ def create_channels(key_text: str, fields: dict[str, Any]) -> list[Channel]:
 
 
 def update_channel(channel_id: int, fields: dict[str, Any], key: str = "") -> Channel:
-    """Change the given fields (an empty key keeps the old one) and rebuild the abilities."""
+    """Change the given fields (an empty key, or an empty secret in `config`, keeps the stored one) and
+    rebuild the abilities."""
     channel = get_channel(channel_id)
-    for name, value in check_fields(fields).items():
+    checked = check_fields(fields)
+    if "config" in checked:
+        checked["config"] = keep_secrets(checked["config"], channel.config)
+    for name, value in checked.items():
         setattr(channel, name, value)
     if key.strip():
         channel.key = key.strip()

@@ -15,6 +15,7 @@ from flask import current_app
 
 from oneapi.errors import Invalid
 from oneapi.extensions import db
+from oneapi.jsonbody import find_lone_surrogate
 from oneapi.models import Option
 from oneapi.services.ratios import DEFAULT_COMPLETION_RATIO, DEFAULT_GROUP_RATIO, DEFAULT_MODEL_RATIO
 from oneapi.services.validation import check_length
@@ -242,6 +243,9 @@ def _check_ratio(value: str) -> str | None:
         return f"invalid JSON: {exc}"
     if not isinstance(parsed, dict):
         return "must be a JSON object"
+    if find_lone_surrogate(parsed) is not None:
+        # `"\\ud800"` escaped inside the text: the pages and `/api/group/` showing it would fail.
+        return "a name holds a lone surrogate (invalid Unicode)"
     for name, ratio in parsed.items():
         if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not math.isfinite(ratio):
             return f"the ratio of {name!r} must be a number"

@@ -176,7 +176,8 @@ def test_low_detail_ignores_the_size():
 def test_count_input_of_a_string_and_of_lists():
     assert count_input("hello world") == 2
     assert count_input(["hello world", "tiktoken is great!"]) == 8
-    assert count_input(["hello world", [15339, 1917], None]) == 2
+    # A list of token ids counts one token an id (One API counted it as 0).
+    assert count_input(["hello world", [15339, 1917], None]) == 4
     assert count_input([]) == 0
     assert count_input(None) == 0
     assert count_input({"text": "hello world"}) == 0
@@ -201,3 +202,55 @@ def test_approximate_count_of_messages_and_inputs():
     expected = 3 + int(4 * 0.38) + 1 + int(3 * 0.38) + int(11 * 0.38) + 3
     assert count_messages(messages, "gpt-4o", approximate=True) == expected
     assert count_input(["hello world", "hello world"], approximate=True) == 2 * int(11 * 0.38)
+
+
+# -- token ids, lone surrogates, large texts ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "count"), [
+    ([1, 2, 3], 3),
+    ([[1, 2], [3, 4]], 4),
+    ([[15339, 1917], [83, 1609, 5963]], 5),
+    ([[]], 0),
+    ([True, 1.5, "x", 7], 1 + 1),  # booleans and floats are not token ids; "x" is one token
+])
+def test_token_ids_as_the_openai_sdks_send_them_count_one_each(value, count):
+    assert count_input(value) == count
+    assert count_input(value, approximate=True) == count - sum(isinstance(v, str) for v in value)
+
+
+def test_embeddings_given_as_token_arrays_reserve_their_tokens():
+    from oneapi.relay.inbound import Inbound
+    from oneapi.relay.modes import RelayMode
+
+    inbound = Inbound(RelayMode.EMBEDDINGS, {"input": [[1, 2], [3, 4]]}, "text-embedding-3-small", False, 0, False)
+    assert inbound.prompt_tokens() == 4
+    edits = Inbound(RelayMode.EDITS, {"instruction": "hello world", "input": "hello world"}, "x", False, 0, False)
+    assert edits.prompt_tokens(approximate=True) == 2 * int(11 * 0.38)
+
+
+@pytest.mark.parametrize("approximate", [False, True])
+def test_a_lone_surrogate_from_an_upstream_is_counted_not_an_error(approximate):
+    assert count_text("hello \ud800 world", approximate) > 0
+
+
+def test_the_packed_count_equals_the_length_of_the_token_list():
+    for text in ("hello world", "你好，世界 " * 50, "<|endoftext|> tokens", "\U0001F600" * 30):
+        assert tokenizer._encoded_length(text) == len(tokenizer.encoding().encode(text, disallowed_special=()))
+
+
+def test_large_texts_count_the_same_off_the_hub(monkeypatch):
+    calls = []
+    monkeypatch.setattr(tokenizer, "off_hub", lambda func, *args: calls.append(func) or func(*args))
+    big = "hello world " * (tokenizer.OFF_HUB_CHARS // 10)
+    assert count_text(big) == len(tokenizer.encoding().encode(big))
+    content = "hello world " * 500
+    many = [{"role": "user", "content": content}] * 20
+    assert count_messages(many, "gpt-4o") == 3 + 20 * (3 + 1 + len(tokenizer.encoding().encode(content)))
+    assert len(calls) == 2, "a large text, and many small ones together, went off the hub"
+    count_text("hello world")
+    assert len(calls) == 2, "a small text is counted inline"
+
+
+def test_off_hub_runs_inline_without_gevent():
+    assert tokenizer.off_hub(len, "abc") == 3

@@ -2,10 +2,15 @@
 wire format: JSON, or SSE chunks ending in `data: [DONE]`, with a usage chunk when
 `stream_options.include_usage` is set.
 
-Behaviour by model name: `…-429` rate limited, `…-500` server error, `…-401` invalid key,
-`…-html` an HTML 502 page, `…-leak` a 500 naming the key and host, `…-broken` a stream that dies after
-two chunks; otherwise a reply of `words` words ("w0 w1 …"), with usage prompt_tokens=`prompt_tokens`
-and completion_tokens=len(words).
+Behaviour by model name: `…-429` rate limited, `…-500` server error, `…-401` invalid key, `…-html` an
+HTML 502 page, `…-leak` a 500 naming the key and host, `…-leak401` a 401 naming the key, `…-broken` a
+stream that dies after two chunks, `…-leakstream` an error event naming the key and host after two
+chunks, `…-earlyusage` the running usage on every chunk, `…-long` an answer of LONG_WORDS words unless
+`max_tokens` cuts it, `…-quota` OpenAI's 429 insufficient_quota, `…-402` DeepSeek's 402 "Insufficient
+Balance", `…-echo400` / `…-echo500` a 400 invalid_request_error / a plain-text 500 quoting the last
+message's content back (as providers quote invalid input); otherwise a reply of `words` words ("w0 w1
+…"), with usage prompt_tokens=`prompt_tokens` and completion_tokens=len(words). Like OpenAI, every reply
+stops at `max_completion_tokens` / `max_tokens` words.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ def create_app(key: str = "sk-upstream", *, chunk_delay: float = 0.0, words: int
                prompt_tokens: int = 10, azure_key: str = "azure-key") -> Flask:
     app = Flask("mock-openai")
     app.config.update(REQUESTS=[], KEY=key, AZURE_KEY=azure_key, DELAY=chunk_delay, WORDS=words,
+                      LONG_WORDS=100_000,
                       PROMPT_TOKENS=prompt_tokens, CLOSED=[])
 
     @app.post("/v1/chat/completions")
@@ -40,6 +46,20 @@ def create_app(key: str = "sk-upstream", *, chunk_delay: float = 0.0, words: int
     @app.post("/v1/moderations")
     def moderations():
         return _handle(app, "moderations", _bearer_ok(app))
+
+    @app.delete("/v1/files/<file_id>")
+    def delete_file(file_id: str):
+        app.config["REQUESTS"].append({"path": request.full_path, "headers": dict(request.headers), "body": None,
+                                       "deployment": ""})
+        if not _bearer_ok(app):
+            return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        return jsonify(id=file_id, object="file", deleted=True)
+
+    @app.after_request
+    def cloudflare_cookie(response: Response) -> Response:
+        # OpenAI's answers pass Cloudflare, which sets its bot-management cookie on each of them.
+        response.headers["Set-Cookie"] = "__cf_bm=mock-cookie; path=/; domain=.api.openai.com; HttpOnly; Secure"
+        return response
 
     @app.post("/openai/deployments/<deployment>/chat/completions")
     def azure_chat(deployment: str):
@@ -69,7 +89,7 @@ def _handle(app: Flask, kind: str, authorized: bool, deployment: str = ""):
     if problem:
         return _error(400, problem, "invalid_request_error")
     model = body.get("model") or deployment
-    failure = _failure(model)
+    failure = _failure(model) or _echo(model, body)
     if failure is not None:
         return failure
     if kind == "embeddings":
@@ -81,7 +101,7 @@ def _handle(app: Flask, kind: str, authorized: bool, deployment: str = ""):
         return jsonify(id="modr-1", model=model, results=[{"flagged": False, "categories": {}, "category_scores": {}}])
     if body.get("stream"):
         return _stream(app, kind, body, model)
-    return jsonify(_completion(app, kind, model))
+    return jsonify(_completion(app, kind, model, body))
 
 
 def _check(kind: str, body: Any) -> str:
@@ -107,23 +127,48 @@ def _failure(model: str):
         return _error(500, "The server had an error while processing your request.", "server_error")
     if model.endswith("-401"):
         return _error(401, "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+    if model.endswith("-leak401"):
+        key = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        return _error(401, f"Incorrect API key provided: {key}.", "invalid_request_error", "invalid_api_key")
     if model.endswith("-leak"):
         # Some providers echo the key and their host in errors.
         key = request.headers.get("Authorization", "").removeprefix("Bearer ")
         return _error(500, f"backend {request.host_url} refused key {key}", "server_error")
     if model.endswith("-html"):
         return Response("<html><body><h1>502 Bad Gateway</h1></body></html>", status=502, mimetype="text/html")
+    if model.endswith("-quota"):
+        return _error(429, "You exceeded your current quota, please check your plan and billing details.",
+                      "insufficient_quota", "insufficient_quota")
+    if model.endswith("-402"):
+        return _error(402, "Insufficient Balance", "unknown_error", "invalid_request_error")
     return None
 
 
-def _words(app: Flask) -> list[str]:
-    return [f"w{i} " for i in range(app.config["WORDS"])]
+def _echo(model: str, body: dict[str, Any]):
+    messages = body.get("messages") or [{}]
+    quoted = str(messages[-1].get("content") if isinstance(messages[-1], dict) else messages[-1])
+    if model.endswith("-echo400"):
+        return _error(400, f"Invalid value for 'messages[-1].content': {quoted}", "invalid_request_error")
+    if model.endswith("-echo500"):
+        return Response(f"internal error while handling: {quoted}", status=500, mimetype="text/plain")
+    return None
 
 
-def _completion(app: Flask, kind: str, model: str) -> dict[str, Any]:
-    text = "".join(_words(app))
-    usage = {"prompt_tokens": app.config["PROMPT_TOKENS"], "completion_tokens": app.config["WORDS"],
-             "total_tokens": app.config["PROMPT_TOKENS"] + app.config["WORDS"]}
+def _words(app: Flask, body: dict[str, Any] | None = None, model: str = "") -> list[str]:
+    """The reply: `words` words, or LONG_WORDS for a `…-long` model (an answer that runs on when no
+    `max_tokens` stops it); as OpenAI does, `max_completion_tokens` / `max_tokens` cut it short."""
+    count = app.config["LONG_WORDS"] if model.endswith("-long") else app.config["WORDS"]
+    limit = (body or {}).get("max_completion_tokens") or (body or {}).get("max_tokens")
+    if isinstance(limit, int) and limit > 0:
+        count = min(count, limit)
+    return [f"w{i} " for i in range(count)]
+
+
+def _completion(app: Flask, kind: str, model: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    words = _words(app, body, model)
+    text = "".join(words)
+    usage = {"prompt_tokens": app.config["PROMPT_TOKENS"], "completion_tokens": len(words),
+             "total_tokens": app.config["PROMPT_TOKENS"] + len(words)}
     if kind == "completions":
         return {"id": "cmpl-1", "object": "text_completion", "created": 1, "model": model,
                 "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}], "usage": usage}
@@ -134,6 +179,9 @@ def _completion(app: Flask, kind: str, model: str) -> dict[str, Any]:
 
 def _stream(app: Flask, kind: str, body: dict[str, Any], model: str) -> Response:
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    request_key, host = request.headers.get("Authorization", "").removeprefix("Bearer "), request.host_url
+
+    sent: list[str] = []
 
     def chunk(delta: dict[str, Any], finish: str | None = None, text: str | None = None) -> bytes:
         choice = {"index": 0, "finish_reason": finish}
@@ -145,21 +193,33 @@ def _stream(app: Flask, kind: str, body: dict[str, Any], model: str) -> Response
                    "choices": [choice]}
         if include_usage:
             payload["usage"] = None
+        if model.endswith("-earlyusage"):
+            # Some compatible vendors put the running usage on every chunk, from the first one on.
+            sent.append(text or delta.get("content") or "")
+            count = sum(1 for piece in sent if piece)
+            payload["usage"] = {"prompt_tokens": app.config["PROMPT_TOKENS"], "completion_tokens": max(count, 1),
+                                "total_tokens": app.config["PROMPT_TOKENS"] + max(count, 1)}
         return f"data: {json.dumps(payload)}\n\n".encode()
 
     def generate():
         try:
             yield chunk({"role": "assistant", "content": ""})
-            for i, word in enumerate(_words(app)):
+            words = _words(app, body, model)
+            for i, word in enumerate(words):
                 if app.config["DELAY"]:
                     time.sleep(app.config["DELAY"])
                 if model.endswith("-broken") and i == 2:
                     raise ConnectionError("upstream died")
+                if model.endswith("-leakstream") and i == 2:
+                    key = request_key
+                    error = {"message": f"backend {host} refused key {key}", "type": "server_error", "code": None}
+                    yield f"data: {json.dumps({'error': error})}\n\n".encode()
+                    return
                 yield chunk({"content": word}, text=word)
             yield chunk({}, "stop")
             if include_usage:
-                usage = {"prompt_tokens": app.config["PROMPT_TOKENS"], "completion_tokens": app.config["WORDS"],
-                         "total_tokens": app.config["PROMPT_TOKENS"] + app.config["WORDS"]}
+                usage = {"prompt_tokens": app.config["PROMPT_TOKENS"], "completion_tokens": len(words),
+                         "total_tokens": app.config["PROMPT_TOKENS"] + len(words)}
                 payload = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": model,
                            "choices": [], "usage": usage}
                 yield f"data: {json.dumps(payload)}\n\n".encode()

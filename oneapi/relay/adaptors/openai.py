@@ -91,7 +91,9 @@ class OpenAIAdaptor(Adaptor):
 
     def convert_request(self, body: dict[str, Any], ctx: RelayContext) -> dict[str, Any]:
         if ctx.stream and ctx.mode in (M.CHAT, M.COMPLETIONS) and self._ask_usage(ctx):
-            stream_options = dict(body.get("stream_options") or {})
+            given = body.get("stream_options")
+            # inbound refuses a non-object; the proxy route and channel tests build bodies of their own.
+            stream_options = dict(given) if isinstance(given, dict) else {}
             stream_options["include_usage"] = True
             body["stream_options"] = stream_options
         return body
