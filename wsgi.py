@@ -24,5 +24,12 @@ _config = Config.from_env(log_dir="./logs")
 setup_logging(_config.log_dir, debug=_config.debug, single_file=_config.only_one_log_file)
 app = create_app(_config)
 if not os.environ.get("FLASK_RUN_FROM_CLI"):
+    import atexit
+
+    from oneapi.background import finish_pending
+
     start_background_tasks(app)
+    # gunicorn's worker exits normally after a graceful stop (SIGTERM): the batched counters and
+    # parked settlements are written then.
+    atexit.register(finish_pending, app)
     freeze_startup_objects()

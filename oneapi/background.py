@@ -1,5 +1,6 @@
-"""Background work of a serving process: periodic option sync, batched usage writes and, with
-CHANNEL_TEST_FREQUENCY, channel tests. Each job runs in its own greenlet inside an app context."""
+"""Background work of a serving process: periodic option sync, batched usage writes, retries of
+parked settlements and, with CHANNEL_TEST_FREQUENCY, channel tests. Each job runs in its own greenlet
+inside an app context. `finish_pending` writes what is still in memory when the process stops."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ from flask import Flask
 log = logging.getLogger("oneapi")
 
 
+SETTLEMENT_RETRY_SECONDS = 5
+
+
 def start_background_tasks(app: Flask) -> None:
-    from oneapi.services import options, usage_batch
+    from oneapi.services import options, settlement, usage_batch
 
     config = app.config["ONEAPI"]
     gevent.spawn(every, app, max(config.sync_frequency, 1), options.load, "option sync")
+    gevent.spawn(every, app, SETTLEMENT_RETRY_SECONDS, settlement.retry_parked, "parked settlement retry")
     if config.batch_update_enabled:
         gevent.spawn(every, app, max(config.batch_update_interval, 1), usage_batch.flush, "batched usage write")
     if config.channel_test_frequency > 0:
@@ -50,3 +55,19 @@ def _test_channels() -> None:
         log.info("channel test finished")
     except Conflict:
         log.info("channel test skipped: a batch test is already running")
+
+
+def finish_pending(app: Flask) -> None:
+    """At shutdown: write the batched usage counters and retry parked settlements once more, so a
+    SIGTERM (a deploy, `docker stop`) loses neither."""
+    from oneapi.extensions import db
+    from oneapi.services import settlement, usage_batch
+
+    with app.app_context():
+        for job, name in ((usage_batch.flush, "batched usage write"), (settlement.retry_parked, "settlement retry")):
+            try:
+                job()
+            except Exception:
+                log.exception("%s at shutdown failed", name)
+                db.session.rollback()
+        db.session.remove()

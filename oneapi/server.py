@@ -82,5 +82,27 @@ def serve(config, host: str, port: int) -> None:
     start_background_tasks(app)
     freeze_startup_objects()
     server = WSGIServer(listener(host, port), app, log=None, error_log=logging.getLogger("oneapi.wsgi"))
+    stop_on_signals(server, app)
     log.info("One API for Python %s listening on http://%s:%d", __version__, host, port)
     server.serve_forever()
+
+
+SHUTDOWN_GRACE_SECONDS = 10
+
+
+def stop_on_signals(server, app) -> None:
+    """SIGTERM and SIGINT stop accepting connections, give requests in flight a few seconds, then
+    write what is still held in memory (batched counters, parked settlements) before the exit."""
+    import signal
+
+    import gevent
+
+    def stop() -> None:
+        log.info("stopping: finishing requests in flight and pending writes")
+        server.stop(timeout=SHUTDOWN_GRACE_SECONDS)
+        from oneapi.background import finish_pending
+
+        finish_pending(app)
+
+    for number in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(number, lambda: gevent.spawn(stop))

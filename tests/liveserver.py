@@ -57,3 +57,33 @@ def _wait_ready(base: str, process: subprocess.Popen, timeout: float, workdir: P
         except requests.ConnectionError:
             time.sleep(0.1)
     raise RuntimeError(f"server did not answer in {timeout}s: {(workdir / 'server.out').read_text(errors='replace')}")
+
+
+@contextlib.contextmanager
+def gateway_on(engine: str, workdir: Path, database: str, env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """A live gateway on `engine` (sqlite, postgres or mysql), on a database of its own named
+    `database` on the server engines; yields (base URL, SQLAlchemy URL of that database)."""
+    from tests.dbservers import SERVER_URLS, create_database, drop_database, sqlalchemy_url
+
+    env = dict(env)
+    if engine == "sqlite":
+        env["SQLITE_PATH"] = str(workdir / "one-api.db")
+        db_url = f"sqlite:///{workdir / 'one-api.db'}"
+    else:
+        dsn = create_database(SERVER_URLS[engine], database)
+        env["SQL_DSN"] = dsn.replace("mysql+pymysql://", "mysql://")
+        db_url = sqlalchemy_url(dsn)
+    try:
+        with live_server(env, workdir) as base:
+            yield base, db_url
+    finally:
+        if engine != "sqlite":
+            drop_database(SERVER_URLS[engine], database)
+
+
+def api(base: str, access_token: str, method: str, path: str, body: dict | None = None) -> dict:
+    """A management API call with an access token; asserts the envelope says success."""
+    answer = requests.request(method, base + path, json=body, headers={"Authorization": access_token}, timeout=30)
+    data = answer.json()
+    assert data["success"], data
+    return data

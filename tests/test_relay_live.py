@@ -13,8 +13,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.dbservers import SERVER_URLS, create_database, drop_database, sqlalchemy_url
-from tests.liveserver import live_server
+from tests.liveserver import api, gateway_on
 from tests.upstreams import openai as mock_openai
 from tests.upstreams.server import serve
 
@@ -43,27 +42,15 @@ def gateway(request, tmp_path_factory, upstream):
     # A pool below the servers' max_connections (MariaDB's default is 151), as the README advises.
     env = {"INITIAL_ROOT_TOKEN": ROOT_KEY, "INITIAL_ROOT_ACCESS_TOKEN": ROOT_ACCESS, "SQL_MAX_IDLE_CONNS": "20",
            "SQL_MAX_OPEN_CONNS": "60"}
-    if request.param == "sqlite":
-        env["SQLITE_PATH"] = str(workdir / "one-api.db")
-        db_url = f"sqlite:///{workdir / 'one-api.db'}"
-    else:
-        dsn = create_database(SERVER_URLS[request.param], "oneapi_live")
-        env["SQL_DSN"] = dsn.replace("mysql+pymysql://", "mysql://")
-        db_url = sqlalchemy_url(dsn)
-    with live_server(env, workdir) as base:
+    with gateway_on(request.param, workdir, "oneapi_live", env) as (base, db_url):
         admin(base, "POST", "/api/channel/", {"name": "mock", "type": 1, "key": "sk-upstream",
                                               "base_url": upstream[1], "models": "gpt-4o,gpt-4o-mini",
                                               "group": "default"})
         yield base, db_url
-    if request.param != "sqlite":
-        drop_database(SERVER_URLS[request.param], "oneapi_live")
 
 
 def admin(base: str, method: str, path: str, body: dict | None = None) -> dict:
-    answer = requests.request(method, base + path, json=body, headers={"Authorization": ROOT_ACCESS}, timeout=30)
-    data = answer.json()
-    assert data["success"], data
-    return data
+    return api(base, ROOT_ACCESS, method, path, body)
 
 
 def sdk(base: str, key: str = ROOT_KEY) -> openai.OpenAI:

@@ -1,12 +1,15 @@
-"""The channel proxy route: authenticated, limited to the caller's group, logged and billed."""
+"""The channel proxy route: authenticated, funded, limited to the caller's group and (for users) to
+the relay's endpoints, billed by what the answer reports or holds, and masked on the way back."""
 
 from __future__ import annotations
+
+import json
 
 import sqlalchemy as sa
 
 from oneapi.extensions import db
 from oneapi.models import Log, User
-from oneapi.services import billing
+from oneapi.services import billing, options
 from tests import factories
 
 
@@ -36,3 +39,118 @@ def test_proxy_refuses_channels_of_other_groups_and_bad_ids(client, upstream, ap
     assert client.get(f"/v1/oneapi/proxy/{vip.id}/v1/models", headers=headers).status_code == 403
     assert client.get("/v1/oneapi/proxy/abc/v1/models", headers=headers).status_code == 400
     assert client.get(f"/v1/oneapi/proxy/{vip.id}/v1/models").status_code == 401
+
+
+# -- what a user may do through the proxy, and what it costs ---------------------------------------
+
+HI = [{"role": "user", "content": "hi"}]
+
+
+def proxy(client, token, channel_id, path, method="POST", **kwargs):
+    return client.open(f"/v1/oneapi/proxy/{channel_id}/{path}", method=method,
+                       headers={"Authorization": f"Bearer sk-{token.key}"}, buffered=False, **kwargs)
+
+
+def consume_logs() -> list[Log]:
+    return list(db.session.scalars(sa.select(Log).where(Log.type == 2).order_by(Log.id)))
+
+
+def quota_of(user) -> int:
+    db.session.expire_all()
+    return db.session.get(User, user.id).quota
+
+
+def test_a_user_without_balance_cannot_use_the_proxy(client, upstream, upstream_app, app):
+    user = factories.make_user("broke", quota=0)
+    token = factories.make_token(user, unlimited_quota=True)
+    ch = factories.make_channel(base_url=upstream[1])
+    answer = proxy(client, token, ch.id, "v1/chat/completions", json={"model": "gpt-4o", "messages": HI})
+    assert answer.status_code == 403 and answer.json["error"]["code"] == "insufficient_user_quota"
+    assert upstream_app.config["REQUESTS"] == []
+
+
+def test_the_keys_model_list_holds_on_the_proxy(client, upstream, upstream_app, app):
+    user = factories.make_user("payer", quota=1_000_000)
+    token = factories.make_token(user, unlimited_quota=True, models="gpt-4o-mini")
+    ch = factories.make_channel(base_url=upstream[1])
+    answer = proxy(client, token, ch.id, "v1/chat/completions", json={"model": "gpt-4o", "messages": HI})
+    assert answer.status_code == 403 and upstream_app.config["REQUESTS"] == []
+
+
+def test_users_reach_only_the_relays_endpoints_admins_any(client, upstream, upstream_app, app):
+    user = factories.make_user("payer", quota=1_000_000)
+    token = factories.make_token(user, unlimited_quota=True)
+    ch = factories.make_channel(base_url=upstream[1])
+    refused = proxy(client, token, ch.id, "v1/files/file-abc", method="DELETE")
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "proxy_path_not_allowed"
+    assert upstream_app.config["REQUESTS"] == []
+    for path in ("v1/../v1/files/x", "v1/./chat/completions", "v1//chat/completions"):
+        assert proxy(client, token, ch.id, path, json={"model": "gpt-4o", "messages": HI}).status_code == 400
+    boss = factories.make_token(factories.make_user("boss", role=10, quota=1_000_000), unlimited_quota=True)
+    deleted = proxy(client, boss, ch.id, "v1/files/file-abc", method="DELETE")
+    assert deleted.status_code == 200 and deleted.json["deleted"] is True
+    assert upstream_app.config["REQUESTS"][-1]["path"] == "/v1/files/file-abc?"
+
+
+def test_a_proxied_stream_is_billed_from_its_events(client, upstream, app):
+    user = factories.make_user("payer", quota=1_000_000)
+    token = factories.make_token(user, unlimited_quota=True)
+    ch = factories.make_channel(base_url=upstream[1])
+    answer = proxy(client, token, ch.id, "v1/chat/completions",
+                   json={"model": "gpt-4o", "messages": HI, "stream": True, "stream_options": {"include_usage": True}})
+    text = b"".join(answer.response).decode()
+    assert answer.status_code == 200 and text.endswith("data: [DONE]\n\n") and "w4" in text
+    (row,) = consume_logs()
+    assert (row.prompt_tokens, row.completion_tokens) == (10, 5)
+    assert row.quota == billing.text_quota(10, 5, 2.5, 4, 1) == 1_000_000 - quota_of(user)
+
+
+def test_a_proxied_stream_without_usage_is_counted_never_free(client, upstream, app):
+    user = factories.make_user("payer", quota=1_000_000)
+    token = factories.make_token(user, unlimited_quota=True)
+    ch = factories.make_channel(base_url=upstream[1])
+    b"".join(proxy(client, token, ch.id, "v1/chat/completions",
+                   json={"model": "gpt-4o", "messages": HI, "stream": True}).response)
+    (row,) = consume_logs()
+    assert row.completion_tokens > 0 and row.prompt_tokens > 0 and row.quota > 0 and "本地计数" in row.content
+    assert row.quota == 1_000_000 - quota_of(user)
+
+
+def test_a_proxied_stream_ends_where_the_balance_does(client, upstream, app):
+    user = factories.make_user("payer", quota=3_000)
+    token = factories.make_token(user, unlimited_quota=True)
+    ch = factories.make_channel(base_url=upstream[1], models="gpt-4o-long")
+    options.update("ModelRatio", json.dumps({**options.get_json("ModelRatio"), "gpt-4o-long": 2.5}))
+    b"".join(proxy(client, token, ch.id, "v1/chat/completions",
+                   json={"model": "gpt-4o-long", "messages": HI, "stream": True}).response)
+    (row,) = consume_logs()
+    assert 0 < row.quota <= 3_000 and quota_of(user) == 3_000 - row.quota
+
+
+def test_a_proxied_answer_without_max_tokens_needs_a_whole_answers_hold(client, upstream, upstream_app, app):
+    user = factories.make_user("payer", quota=20_000)
+    token = factories.make_token(user, unlimited_quota=True)
+    ch = factories.make_channel(base_url=upstream[1])
+    refused = proxy(client, token, ch.id, "v1/chat/completions", json={"model": "gpt-4o", "messages": HI})
+    assert refused.status_code == 403 and "max_tokens" in refused.json["error"]["message"]
+    assert upstream_app.config["REQUESTS"] == []
+    answer = proxy(client, token, ch.id, "v1/chat/completions",
+                   json={"model": "gpt-4o", "messages": HI, "max_tokens": 100})
+    assert answer.status_code == 200
+    assert consume_logs()[0].quota == billing.text_quota(10, 5, 2.5, 4, 1)
+
+
+def test_the_upstreams_key_host_and_cookies_stay_behind_the_proxy(client, upstream, app):
+    user = factories.make_user("payer", quota=1_000_000)
+    token = factories.make_token(user, unlimited_quota=True)
+    ch = factories.make_channel(base_url=upstream[1], models="gpt-4o-leak")
+    answer = proxy(client, token, ch.id, "v1/chat/completions", json={"model": "gpt-4o-leak", "messages": HI,
+                                                                       "max_tokens": 10})
+    body = b"".join(answer.response).decode()
+    assert answer.status_code == 500 and "refused key ***" in body
+    assert "sk-upstream" not in body and upstream[1].split("://")[1] not in body
+    assert "Set-Cookie" not in answer.headers
+    ok = proxy(client, token, ch.id, "v1/chat/completions", json={"model": "gpt-4o", "messages": HI,
+                                                                   "max_tokens": 10})
+    assert ok.status_code == 200 and "Set-Cookie" not in ok.headers
+    assert consume_logs()[0].quota > 0  # the failed call was not billed, the good one was

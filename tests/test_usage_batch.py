@@ -37,3 +37,35 @@ def test_counters_wait_for_the_flush_but_balances_do_not(tmp_path):
             assert (row.used_quota, row.request_count) == (3 * 75, 3)
             assert db.session.scalar(sa.select(Channel.used_quota).where(Channel.id == channel_id)) == 3 * 75
             assert usage_batch.flush() == 0
+
+
+def test_sigterm_writes_the_gathered_counters_before_the_process_ends(tmp_path):
+    """A deploy or `docker stop` sends SIGTERM: the counters gathered since the last flush are written."""
+    import requests
+
+    from tests.liveserver import live_server
+
+    database = tmp_path / "one-api.db"
+    env = {"SQLITE_PATH": str(database), "BATCH_UPDATE_ENABLED": "true", "BATCH_UPDATE_INTERVAL": "3600",
+           "INITIAL_ROOT_TOKEN": "t" * 48}
+    with serve(mock_openai.create_app()) as upstream, live_server(env, tmp_path) as base:
+        engine = sa.create_engine(f"sqlite:///{database}")
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO channels (type, " + "`key`" + ", status, name, models, `group`, "
+                                 "base_url, priority, weight) VALUES (1, 'sk-upstream', 1, 'mock', 'gpt-4o', "
+                                 "'default', :b, 0, 0)"), {"b": upstream})
+            channel_id = conn.execute(sa.text("SELECT id FROM channels")).scalar()
+            conn.execute(sa.text("INSERT INTO abilities (`group`, model, channel_id, enabled, priority) "
+                                 "VALUES ('default', 'gpt-4o', :c, 1, 0)"), {"c": channel_id})
+        for _ in range(3):
+            answer = requests.post(f"{base}/v1/chat/completions", json=BODY, timeout=30,
+                                   headers={"Authorization": "Bearer sk-" + "t" * 48})
+            assert answer.status_code == 200, answer.text
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT request_count FROM users WHERE username = 'root'")).scalar() == 0
+    # live_server has sent SIGTERM and waited for the exit.
+    with engine.connect() as conn:
+        count, used = conn.execute(sa.text("SELECT request_count, used_quota FROM users WHERE username = 'root'")).one()
+        channel_used = conn.execute(sa.text("SELECT used_quota FROM channels")).scalar()
+    engine.dispose()
+    assert (count, used, channel_used) == (3, 3 * 75, 3 * 75)

@@ -29,6 +29,8 @@ class Caller:
     group: str
     role: int
     pinned_channel: int = 0
+    user_quota: int | None = None
+    """The owner's balance as the relay cache last read it (see `settlement.require_funds`)."""
 
 
 def parse_authorization(header: str) -> tuple[str, str | None]:
@@ -55,7 +57,7 @@ def authenticate(header: str) -> Caller:
     pinned = _pinned_channel(channel, user.role)
     models = tuple(m.strip() for m in (token.models or "").split(",") if m.strip())
     return Caller(token.id, token.name, key, bool(token.unlimited_quota), models, user.id, user.username,
-                  user.group or "default", user.role, pinned)
+                  user.group or "default", user.role, pinned, user.quota)
 
 
 def _check_token_state(token: cache.TokenState) -> None:

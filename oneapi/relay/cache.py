@@ -43,6 +43,9 @@ class UserState:
     status: int
     role: int
     group: str
+    quota: int
+    """The balance when the row was read: a hint for refusing a user without money early, never for
+    charging (holds and charges are guarded statements on the row itself)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ def user_state(user_id: int) -> UserState | None:
     row = db.session.get(User, user_id)
     if row is None:
         return None
-    state = UserState(row.id, row.username or "", row.status, row.role, row.group or "default")
+    state = UserState(row.id, row.username or "", row.status, row.role, row.group or "default", row.quota or 0)
     if cache.enabled:
         cache.users[user_id] = (time.monotonic(), state)
     return state

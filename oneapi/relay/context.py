@@ -38,3 +38,20 @@ class RelayContext:
     token_id: int = 0
     token_name: str = ""
     group: str = "default"
+
+
+def channel_config(channel_config_json: dict[str, Any], other: str, config: Any) -> dict[str, Any]:
+    """A channel's config as every request to it sees it: One API's legacy `other` field folded into
+    `api_version`, `library_id` and `plugin` when the config has no API version, then the server's
+    Gemini and usage settings as defaults. `config` is the app's `Config`; the channel test builds
+    its context with this too, so a test sees exactly what a relayed request would."""
+    merged = dict(channel_config_json)
+    if other and not merged.get("api_version"):
+        merged.setdefault("api_version", other)
+        merged.setdefault("library_id", other)
+        merged.setdefault("plugin", other)
+    if "gemini_version" in config.explicitly_set:
+        merged.setdefault("gemini_version", config.gemini_version)
+    merged.setdefault("gemini_safety_setting", config.gemini_safety_setting)
+    merged.setdefault("enforce_include_usage", config.enforce_include_usage)
+    return merged

@@ -41,3 +41,10 @@ class UpstreamError(RelayError):
     def retryable(self) -> bool:
         """Another channel may succeed: rate limits, server errors, timeouts, connection failures."""
         return self.connection or self.status == 429 or self.status >= 500
+
+
+def quota_refusal(exc: Any) -> LocalError:
+    """One API's refusal for a hold the user's balance (`exc.payer == "user"`) or the key's cannot cover."""
+    if getattr(exc, "payer", "user") == "token":
+        return LocalError(403, "令牌额度不足", code="pre_consume_token_quota_failed")
+    return LocalError(403, "user quota is not enough", code="insufficient_user_quota")

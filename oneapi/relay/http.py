@@ -11,6 +11,8 @@ import threading
 import requests
 from requests.adapters import HTTPAdapter
 
+from oneapi.relay.errors import UpstreamError
+
 POOL_CONNECTIONS = 100
 POOL_MAXSIZE = 1000
 
@@ -52,3 +54,22 @@ def _environment_proxies() -> dict[str, str]:
 
 def use_session(proxy: str, replacement: requests.Session) -> None:
     _sessions[proxy] = replacement
+
+
+def send(config, method: str, url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None,
+         stream: bool = False) -> requests.Response:
+    """One upstream call with the relay's timeouts (RELAY_TIMEOUT, or 30 s to connect and no read limit)
+    and proxy; a failure to get an answer at all is an UpstreamError that another channel may retry.
+
+    `config` is the app's `Config`. The channel test, the balance readers and the proxy use it too,
+    so every upstream call fails in the same words.
+    """
+    timeout = config.relay_timeout or None
+    try:
+        return session(config.relay_proxy).request(method, url, data=data, headers=headers, stream=stream,
+                                                   timeout=(timeout or 30, timeout))
+    except requests.Timeout:
+        raise UpstreamError(504, "upstream timed out", code="upstream_timeout", connection=True) from None
+    except requests.RequestException as exc:
+        raise UpstreamError(502, f"upstream connection failed: {type(exc).__name__}", code="do_request_failed",
+                            connection=True) from None

@@ -6,6 +6,7 @@ and group ratios applied (One API charged the bare token count)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import requests
@@ -35,6 +36,7 @@ def relay_speech() -> Response:
     caller = authenticate(request.headers.get("Authorization", ""))
     inbound = read_json(RelayMode.AUDIO_SPEECH)
     check_model_allowed(caller, inbound.model)
+    inbound.stream = inbound.wants_usage = False
     text = inbound.body.get("input")
     if not isinstance(text, str) or not text:
         raise LocalError(400, "field input is required", code="invalid_request")
@@ -90,14 +92,24 @@ class ImageRelay(JsonRelay):
     def describe(self, attempt: Attempt, usage: Usage, stream_end: str) -> str:
         return f"倍率：{attempt.price.model_ratio:.2f} × {attempt.price.group_ratio:.2f}，{self.n} × {self.size}"
 
-    def _complete(self, attempt: Attempt, response: requests.Response) -> Response:
+    def answer(self, attempt: Attempt, response: requests.Response) -> Response:
         raw = response.content
-        self._settle(attempt, Usage(0, 0), stream_end="")
+        self.settle(attempt, Usage(0, 0), stream_end="")
         return Response(raw, status=response.status_code, mimetype="application/json")
 
 
 class SpeechRelay(JsonRelay):
-    """Audio bytes are passed through as the upstream sends them."""
+    """Audio bytes are passed through as the upstream sends them, chunk by chunk, whatever `stream`
+    the client set (speech is not an SSE stream of chat chunks); the speech is charged per character
+    once the upstream accepted the request."""
+
+    streams_bytes = True
+
+    def upstream_body(self, attempt: Attempt) -> dict[str, Any]:
+        body = super().upstream_body(attempt)
+        body.pop("stream", None)
+        body.pop("stream_options", None)
+        return body
 
     def reservation(self, attempt: Attempt) -> int:
         return billing.tts_quota(self.inbound.body["input"], attempt.price.ratio)
@@ -109,10 +121,9 @@ class SpeechRelay(JsonRelay):
         characters = len(self.inbound.body["input"])
         return f"倍率：{attempt.price.model_ratio:.2f} × {attempt.price.group_ratio:.2f}，{characters} 字符"
 
-    def _complete(self, attempt: Attempt, response: requests.Response) -> Response:
-        audio = response.content
-        self._settle(attempt, Usage(len(self.inbound.body["input"]), 0), stream_end="")
-        return Response(audio, status=response.status_code,
+    def answer(self, attempt: Attempt, response: requests.Response) -> Response:
+        self.settle(attempt, Usage(len(self.inbound.body["input"]), 0), stream_end="")
+        return Response(_passed_through(response), status=response.status_code,
                         content_type=response.headers.get("Content-Type", "audio/mpeg"))
 
 
@@ -129,17 +140,24 @@ class TranscriptionRelay(JsonRelay):
     def encode(self, body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         return request.get_data(cache=True), {"Content-Type": request.content_type or ""}
 
-    def _upstream_body(self, attempt: Attempt) -> dict[str, Any]:
+    def upstream_body(self, attempt: Attempt) -> dict[str, Any]:
         return {}
 
-    def _complete(self, attempt: Attempt, response: requests.Response) -> Response:
+    def answer(self, attempt: Attempt, response: requests.Response) -> Response:
         raw = response.content
         text = transcript_text(raw, self.inbound.body["response_format"])
         if text is None:
             raise UpstreamError(502, "upstream answered an unreadable transcript", code="get_text_from_body_err")
-        self._settle(attempt, Usage(0, count_text(text), "counted"), stream_end="")
+        self.settle(attempt, Usage(0, count_text(text), "counted"), stream_end="")
         return Response(raw, status=response.status_code,
                         content_type=response.headers.get("Content-Type", "application/json"))
+
+
+def _passed_through(response: requests.Response) -> Iterator[bytes]:
+    try:
+        yield from response.iter_content(chunk_size=None)
+    finally:
+        response.close()
 
 
 def transcript_text(raw: bytes, response_format: str) -> str | None:

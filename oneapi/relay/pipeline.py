@@ -1,16 +1,26 @@
-"""The relay of one JSON request: authenticate, reserve quota, pick a channel, call it through its
+"""The relay of one JSON request: authenticate, hold quota, pick a channel, call it through its
 adaptor (retrying other channels on 429, 5xx and connection failures), answer the client (streams
-chunk by chunk), then settle the charge and write the consume log.
+chunk by chunk), then settle the charge and write the consume log, exactly once.
 
 Stream policy: the client gets each chunk as soon as the upstream sends it, and `[DONE]` always ends
 the stream. Nothing is retried once the first byte went to the client. When the client disconnects
 the upstream connection is closed at once; when the upstream fails mid-stream the client gets an
-error event. Either way the request is billed for what was delivered: the upstream's usage when it
-reported one, otherwise tokens counted locally from the text that passed. The log row says which.
+error event; when the payer cannot pay for more output the stream ends with `finish_reason:
+"length"`. A completed stream is billed by the upstream's usage when it reported one; any other by
+at least what was delivered (the larger of the reported and the locally counted output).
+
+Non-stream policy: a chat or completions request without `max_tokens` holds the price of an answer
+of ANSWER_HOLD_TOKENS completion tokens. A payer who cannot hold that much is still served, through
+a metered upstream stream folded back into the non-stream answer (`assemble`), so that no answer
+outgrows what its payer can pay; the README's billing policy gives the whole rule.
+
+Subclasses (images, audio) change what a request costs and how its answer is read through the
+public hooks `reservation`, `cost`, `describe`, `encode`, `upstream_body` and `answer`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -20,28 +30,29 @@ from typing import Any
 
 import requests
 from flask import Flask, Response, current_app, g, request
-from sqlalchemy import exc as sa_exc
 
 from oneapi.extensions import db
-from oneapi.models import LogType
 from oneapi.relay import cache, channeltypes, health, selection
 from oneapi.relay.adaptors import get_adaptor
 from oneapi.relay.adaptors.base import Adaptor
+from oneapi.relay.assemble import assemble, parse_chunk
 from oneapi.relay.auth import Caller, authenticate, check_model_allowed
-from oneapi.relay.context import RelayContext
-from oneapi.relay.errors import LocalError, RelayError, UpstreamError
-from oneapi.relay.http import session
+from oneapi.relay.context import RelayContext, channel_config
+from oneapi.relay.errors import LocalError, RelayError, UpstreamError, quota_refusal
+from oneapi.relay.http import send
 from oneapi.relay.inbound import Inbound, read_json
+from oneapi.relay.metering import Meter
 from oneapi.relay.modes import RelayMode
-from oneapi.relay.pricing import Price, price_for
+from oneapi.relay.pricing import ANSWER_HOLD_MODES, ANSWER_HOLD_TOKENS, Price, price_for
+from oneapi.relay.scrub import Scrubber
 from oneapi.relay.sse import DONE, encode, iter_events, iter_ndjson
 from oneapi.relay.tokenizer import count_text
 from oneapi.relay.usage import StreamState, Usage
-from oneapi.services import charging, logs, options
-from oneapi.services.charging import Payer
+from oneapi.services import options, settlement
+from oneapi.services.charging import InsufficientQuota, Payer
+from oneapi.services.settlement import ConsumeRecord, Hold
 
 log = logging.getLogger("oneapi.relay")
-SETTLE_RETRY_DELAYS = (0.1, 0.5, 2.0)
 MAX_TRAILING_BYTES = 65536
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 
@@ -52,6 +63,7 @@ class Attempt:
     ctx: RelayContext
     adaptor: Adaptor
     price: Price
+    scrub: Scrubber
     started: float = field(default_factory=time.monotonic)
 
 
@@ -68,48 +80,101 @@ class JsonRelay:
         self.inbound = inbound
         self.config = current_app.config["ONEAPI"]
         self.payer = Payer(caller.user_id, caller.token_id, caller.unlimited)
-        self.prompt_tokens = inbound.prompt_tokens(options.get_bool("ApproximateTokenEnabled"))
-        self.reserved = 0
+        self.hold = Hold(self.payer, g.get("request_id", ""))
+        self.prompt_tokens = 0
         self.failed: list[int] = []
+        self.metered = False
+        """A non-stream request served through a metered upstream stream (see the module docstring)."""
 
     def run(self) -> Response:
-        candidates = self._candidates()
-        attempt = self._prepare(self._first_channel(candidates))
-        self.reserved = charging.reserve(self.payer, self.reservation(attempt))
+        try:
+            # A payer without money is refused before the prompt is even counted.
+            settlement.require_funds(self.payer, self.caller.user_quota)
+            self.prompt_tokens = self.inbound.prompt_tokens(options.get_bool("ApproximateTokenEnabled"))
+            candidates = self._candidates()
+            attempt = self._prepare(self._first_channel(candidates))
+            self._take_hold(attempt)
+            if self.metered:
+                attempt.ctx = dataclasses.replace(attempt.ctx, stream=True)
+        except InsufficientQuota as exc:
+            raise quota_refusal(exc) from None
+        try:
+            return self._attempts(attempt, candidates)
+        except BaseException:
+            # A no-op once the hold was settled (a stream settles in its own generator).
+            self.hold.release()
+            raise
+
+    def _take_hold(self, attempt: Attempt) -> None:
+        if self.inbound.mode in ANSWER_HOLD_MODES and not self.inbound.stream and not self.inbound.max_tokens:
+            try:
+                self.hold.take(attempt.price.reservation(self.prompt_tokens, ANSWER_HOLD_TOKENS))
+                return
+            except InsufficientQuota:
+                self.metered = True
+        self.hold.take(self.reservation(attempt))
+
+    def _attempts(self, attempt: Attempt, candidates: list[cache.ChannelState]) -> Response:
         retries = 0 if self.caller.pinned_channel else max(options.get_int("RetryTimes"), 0)
         while True:
             try:
                 response = self._call(attempt)
             except UpstreamError as exc:
+                # The disable reason is stored and shown to admins: never with the key an upstream echoed.
+                exc.message = attempt.scrub.without_key(exc.message)
                 health.record_failure(attempt.channel.id, exc)
                 self.failed.append(attempt.channel.id)
-                nxt = self._next_channel(exc, candidates, retries)
+                nxt = self._next_channel(exc, attempt, candidates, retries)
                 if nxt is None:
-                    charging.refund(self.payer, self.reserved)
-                    raise self._final_error(exc, attempt) from None
+                    raise attempt.scrub.error(exc) from None
                 retries -= 1
                 attempt = self._prepare(nxt)
-            except BaseException:
-                charging.refund(self.payer, self.reserved)
-                raise
             else:
                 if not self.failed:
                     health.record_success(attempt.channel.id)
                 return response
 
-    # -- what a request costs (subclasses price images and audio differently) -------------------
+    # -- public hooks: what a request costs and how its answer is read --------------------------
     def reservation(self, attempt: Attempt) -> int:
+        """The hold taken before the first upstream call."""
         return attempt.price.reservation(self.prompt_tokens, self.inbound.max_tokens)
 
     def cost(self, attempt: Attempt, usage: Usage) -> int:
+        """The final charge for the delivered usage."""
         return attempt.price.cost(usage.prompt_tokens, usage.completion_tokens)
 
     def describe(self, attempt: Attempt, usage: Usage, stream_end: str) -> str:
+        """The consume log row's text."""
         return attempt.price.describe(usage.source, stream_end)
 
     def encode(self, body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
         """The upstream request body and any header it needs besides the adaptor's."""
         return json.dumps(body, ensure_ascii=False).encode(), {}
+
+    def upstream_body(self, attempt: Attempt) -> dict[str, Any]:
+        """The adaptor's upstream body for the client's (model mapped, forced system prompt applied)."""
+        body = dict(self.inbound.body)
+        body["model"] = attempt.ctx.model
+        if self.metered:
+            body["stream"] = True
+        if attempt.channel.system_prompt and self.inbound.mode == RelayMode.CHAT:
+            body["messages"] = _with_system_prompt(body.get("messages") or [], attempt.channel.system_prompt)
+        return attempt.adaptor.convert_request(body, attempt.ctx)
+
+    def answer(self, attempt: Attempt, response: requests.Response) -> Response:
+        """The client's answer to a successful non-stream upstream response; settles the request."""
+        raw = response.content
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            raise UpstreamError(502, "upstream answered invalid JSON", code="unmarshal_response_body_failed",
+                                connection=True) from None
+        converted, usage = attempt.adaptor.convert_response(parsed, attempt.ctx)
+        if usage is None or usage.total_tokens == 0:
+            usage = Usage(self.prompt_tokens, count_text(_reply_text(converted)), "counted")
+        self.settle(attempt, usage, stream_end="")
+        payload = raw if converted is parsed else json.dumps(converted, ensure_ascii=False).encode()
+        return Response(payload, status=response.status_code, mimetype="application/json")
 
     # -- channels -----------------------------------------------------------------------------
     def _candidates(self) -> list[cache.ChannelState]:
@@ -135,9 +200,10 @@ class JsonRelay:
                              code="model_not_found")
         return channel
 
-    def _next_channel(self, exc: UpstreamError, candidates: list[cache.ChannelState],
+    def _next_channel(self, exc: UpstreamError, attempt: Attempt, candidates: list[cache.ChannelState],
                       retries: int) -> cache.ChannelState | None:
-        log.warning("channel #%s failed: %s %s", self.failed[-1], exc.status, exc.message)
+        # The server log is read by more people than the channel's key is meant for.
+        log.warning("channel #%s failed: %s %s", attempt.channel.id, exc.status, attempt.scrub.text(exc.message))
         if retries <= 0 or not exc.retryable:
             return None
         return selection.pick(candidates, exclude=self.failed, attempt=len(self.failed))
@@ -147,32 +213,25 @@ class JsonRelay:
         if not adaptor.supports(channel.type, self.inbound.mode):
             raise adaptor.refusal(channel.type, self.inbound.mode)
         model = channel.model_mapping.get(self.inbound.model) or self.inbound.model
+        base_url = channeltypes.base_url(channel.type, channel.base_url)
         ctx = RelayContext(
             mode=self.inbound.mode, channel_id=channel.id, channel_type=channel.type, channel_name=channel.name,
-            base_url=channeltypes.base_url(channel.type, channel.base_url), key=channel.key, model=model,
-            original_model=self.inbound.model, stream=self.inbound.stream, config=self._channel_config(channel),
+            base_url=base_url, key=channel.key, model=model,
+            original_model=self.inbound.model, stream=self.inbound.stream or self.metered,
+            config=channel_config(channel.config, channel.other, self.config),
             path=request.full_path.rstrip("?"), headers=_forwardable_headers(),
             client_wants_usage=self.inbound.wants_usage, prompt_tokens=self.prompt_tokens,
             request_id=g.get("request_id", ""), user_id=self.caller.user_id, token_id=self.caller.token_id,
             token_name=self.caller.token_name, group=self.caller.group)
-        return Attempt(channel, ctx, adaptor, price_for(model, channel.type, self.caller.group))
-
-    def _channel_config(self, channel: cache.ChannelState) -> dict[str, Any]:
-        merged = dict(channel.config)
-        if channel.other and not merged.get("api_version"):
-            merged.setdefault("api_version", channel.other)
-            merged.setdefault("library_id", channel.other)
-            merged.setdefault("plugin", channel.other)
-        if "gemini_version" in self.config.explicitly_set:
-            merged.setdefault("gemini_version", self.config.gemini_version)
-        merged.setdefault("gemini_safety_setting", self.config.gemini_safety_setting)
-        merged.setdefault("enforce_include_usage", self.config.enforce_include_usage)
-        return merged
+        scrub = Scrubber(channel.key, base_url, hide_host=self.caller.role < 10)
+        return Attempt(channel, ctx, adaptor, price_for(model, channel.type, self.caller.group), scrub)
 
     # -- the upstream call -----------------------------------------------------------------------
     def _call(self, attempt: Attempt) -> Response:
-        body = self._upstream_body(attempt)
-        response = self._post(attempt, body)
+        data, extra_headers = self.encode(self.upstream_body(attempt))
+        headers = {**attempt.adaptor.request_headers(attempt.ctx), **extra_headers}
+        response = send(self.config, "POST", attempt.adaptor.request_url(attempt.ctx), data=data, headers=headers,
+                        stream=attempt.ctx.stream or self.streams_bytes)
         if not 200 <= response.status_code < 300:
             error = attempt.adaptor.convert_error(response.status_code, response.content, attempt.ctx)
             response.close()
@@ -183,44 +242,14 @@ class JsonRelay:
             error = attempt.adaptor.convert_error(502, response.content, attempt.ctx)
             response.close()
             raise error
+        if self.metered:
+            return self._metered_answer(attempt, response)
         if attempt.ctx.stream:
             return self._stream(attempt, response)
-        return self._complete(attempt, response)
+        return self.answer(attempt, response)
 
-    def _upstream_body(self, attempt: Attempt) -> dict[str, Any]:
-        body = dict(self.inbound.body)
-        body["model"] = attempt.ctx.model
-        if attempt.channel.system_prompt and self.inbound.mode == RelayMode.CHAT:
-            body["messages"] = _with_system_prompt(body.get("messages") or [], attempt.channel.system_prompt)
-        return attempt.adaptor.convert_request(body, attempt.ctx)
-
-    def _post(self, attempt: Attempt, body: dict[str, Any]) -> requests.Response:
-        timeout = self.config.relay_timeout or None
-        data, extra_headers = self.encode(body)
-        headers = {**attempt.adaptor.request_headers(attempt.ctx), **extra_headers}
-        try:
-            return session(self.config.relay_proxy).post(
-                attempt.adaptor.request_url(attempt.ctx), data=data, headers=headers, stream=attempt.ctx.stream,
-                timeout=(timeout or 30, timeout))
-        except requests.Timeout:
-            raise UpstreamError(504, "upstream timed out", code="upstream_timeout", connection=True) from None
-        except requests.RequestException as exc:
-            raise UpstreamError(502, f"upstream connection failed: {type(exc).__name__}", code="do_request_failed",
-                                connection=True) from None
-
-    def _complete(self, attempt: Attempt, response: requests.Response) -> Response:
-        raw = response.content
-        try:
-            parsed = json.loads(raw)
-        except ValueError:
-            raise UpstreamError(502, "upstream answered invalid JSON", code="unmarshal_response_body_failed",
-                                connection=True) from None
-        converted, usage = attempt.adaptor.convert_response(parsed, attempt.ctx)
-        if usage is None or usage.total_tokens == 0:
-            usage = Usage(self.prompt_tokens, count_text(_reply_text(converted)), "counted")
-        self._settle(attempt, usage, stream_end="")
-        payload = raw if converted is parsed else json.dumps(converted, ensure_ascii=False).encode()
-        return Response(payload, status=response.status_code, mimetype="application/json")
+    streams_bytes = False
+    """Whether the upstream answer is read as a byte stream even for a non-stream request (speech)."""
 
     def _stream(self, attempt: Attempt, response: requests.Response) -> Response:
         app = current_app._get_current_object()
@@ -230,44 +259,68 @@ class JsonRelay:
         answer.call_on_close(lambda: None if started else _never_read(self, app, attempt, response))
         return answer
 
+    def _metered_answer(self, attempt: Attempt, response: requests.Response) -> Response:
+        """A non-stream answer read from a metered upstream stream; cut with `length` where the payer
+        can pay no more. A stream that breaks is a failed attempt: the client has received nothing."""
+        state, chunks, end = StreamState(), [], "upstream_closed"
+        meter = self.meter(attempt, current_app._get_current_object())
+        raw = response.iter_content(chunk_size=None)
+        reader = iter_ndjson if attempt.adaptor.stream_format == "ndjson" else iter_events
+        try:
+            for item in attempt.adaptor.convert_stream(reader(raw), attempt.ctx, state):
+                chunk = parse_chunk(item)
+                if chunk is not None and isinstance(chunk.get("error"), dict):
+                    raise attempt.adaptor.convert_error(502, json.dumps(chunk).encode(), attempt.ctx)
+                if not meter.admit(state):
+                    end = "quota_exhausted"
+                    break
+                chunks += [chunk] if chunk is not None else []
+            else:
+                end = "completed"
+        except requests.RequestException:
+            raise UpstreamError(502, "upstream stream interrupted", connection=True) from None
+        finally:
+            _finish_upstream(response, raw, reuse=end == "completed")
+        usage = self.stream_usage(state, end)
+        answer = assemble(chunks, self.inbound.mode, usage.as_openai(), attempt.ctx.original_model)
+        if end == "quota_exhausted":
+            for choice in answer["choices"]:
+                choice["finish_reason"] = "length"
+        self.settle(attempt, usage, stream_end="quota_exhausted" if end == "quota_exhausted" else "")
+        return Response(json.dumps(answer, ensure_ascii=False), status=200, mimetype="application/json")
+
     # -- billing ---------------------------------------------------------------------------------
-    def _settle(self, attempt: Attempt, usage: Usage, stream_end: str) -> int:
-        """Charge the final cost and write the consume log, in one transaction; a transient database
-        failure (lost connection, deadlock, too many connections) is retried, so the charge and its
-        log row are never lost to it."""
-        for delay in SETTLE_RETRY_DELAYS:
-            try:
-                return self._settle_once(attempt, usage, stream_end)
-            except sa_exc.OperationalError:
-                db.session.rollback()
-                log.warning("settling request %s failed; retrying in %.1fs", attempt.ctx.request_id, delay)
-                time.sleep(delay)
-        return self._settle_once(attempt, usage, stream_end)
+    def settle(self, attempt: Attempt, usage: Usage, stream_end: str) -> int:
+        """Charge the cost of `usage` and write the consume log row, exactly once (see settlement)."""
+        record = ConsumeRecord(
+            self.caller.user_id, self.caller.username, self.caller.token_name, attempt.ctx.model,
+            self.describe(attempt, usage, stream_end), usage.prompt_tokens, usage.completion_tokens,
+            attempt.channel.id, attempt.ctx.request_id, self.inbound.stream,
+            int((time.monotonic() - attempt.started) * 1000), bool(attempt.channel.system_prompt))
+        return self.hold.settle(self.cost(attempt, usage), record)
 
-    def _settle_once(self, attempt: Attempt, usage: Usage, stream_end: str) -> int:
-        cost = self.cost(attempt, usage)
-        charged = charging.settle_and_count(self.payer, self.reserved, cost, attempt.channel.id)
-        if options.get_bool("LogConsumeEnabled"):
-            logs.record(self.caller.user_id, LogType.CONSUME, self.describe(attempt, usage, stream_end),
-                        username=self.caller.username, token_name=self.caller.token_name, model_name=attempt.ctx.model,
-                        quota=charged, prompt_tokens=usage.prompt_tokens,
-                        completion_tokens=usage.completion_tokens, channel_id=attempt.channel.id,
-                        request_id=attempt.ctx.request_id, is_stream=attempt.ctx.stream,
-                        elapsed_time=int((time.monotonic() - attempt.started) * 1000),
-                        system_prompt_reset=bool(attempt.channel.system_prompt))
-        db.session.commit()
-        self.reserved = 0
-        return charged
+    def stream_usage(self, state: StreamState, end: str) -> Usage:
+        """What a stream is billed for: the upstream's usage for a completed stream that reported one;
+        for any other end, at least what was delivered."""
+        reported = state.usage if state.usage is not None and state.usage.total_tokens > 0 else None
+        if reported is not None and end == "completed":
+            return reported
+        counted = count_text(state.text)
+        if reported is None:
+            return Usage(self.prompt_tokens, counted, "counted")
+        if counted > reported.completion_tokens:
+            return Usage(reported.prompt_tokens or self.prompt_tokens, counted, "counted")
+        return Usage(reported.prompt_tokens or self.prompt_tokens, reported.completion_tokens, reported.source)
 
-    def _stream_usage(self, state: StreamState) -> Usage:
-        if state.usage is not None and state.usage.total_tokens > 0:
-            return state.usage
-        return Usage(self.prompt_tokens, count_text(state.text), "counted")
+    def meter(self, attempt: Attempt, app: Flask) -> Meter:
+        def extend(amount: int) -> int:
+            with app.app_context():
+                try:
+                    return self.hold.extend(amount)
+                finally:
+                    db.session.remove()
 
-    def _final_error(self, exc: UpstreamError, attempt: Attempt) -> RelayError:
-        if self.caller.role < 10:
-            exc.message = _scrub(exc.message, attempt.ctx)
-        return exc
+        return Meter(attempt.price, self.prompt_tokens, self.hold.held, extend)
 
 
 def _stream_body(relay: JsonRelay, app: Flask, attempt: Attempt, response: requests.Response,
@@ -275,48 +328,51 @@ def _stream_body(relay: JsonRelay, app: Flask, attempt: Attempt, response: reque
     started.append(True)
     state = StreamState()
     end = "upstream_closed"
+    meter = relay.meter(attempt, app)
+    scrub = attempt.scrub
     # Kept here so that, after [DONE], the body's end can still be read from it (see _finish_upstream).
     chunks = response.iter_content(chunk_size=None)
     try:
         reader = iter_ndjson if attempt.adaptor.stream_format == "ndjson" else iter_events
-        events = reader(chunks)
-        for item in attempt.adaptor.convert_stream(events, attempt.ctx, state):
+        for item in attempt.adaptor.convert_stream(reader(chunks), attempt.ctx, state):
+            if not meter.admit(state):
+                end = "quota_exhausted"
+                yield encode(_cut_chunk(attempt.ctx))
+                break
             state.chunks += 1
-            yield encode(item)
-        end = "completed"
+            yield scrub.chunk(encode(item))
+        else:
+            end = "completed"
         if attempt.ctx.client_wants_usage and not state.usage_forwarded:
-            yield encode(_usage_chunk(attempt.ctx, relay._stream_usage(state)))
+            yield encode(_usage_chunk(attempt.ctx, relay.stream_usage(state, end)))
         yield DONE
     except GeneratorExit:
         end = "client_disconnected"
         raise
     except Exception as exc:
         end = "upstream_error"
-        log.warning("stream from channel #%s failed: %s", attempt.channel.id, exc)
-        error = exc if isinstance(exc, RelayError) else UpstreamError(502, "upstream stream interrupted")
+        log.warning("stream from channel #%s failed: %s", attempt.channel.id, scrub.text(str(exc)))
+        error = scrub.error(exc if isinstance(exc, RelayError) else UpstreamError(502, "upstream stream interrupted"))
         yield encode(json.dumps(error.body(attempt.ctx.request_id), ensure_ascii=False))
         yield DONE
     finally:
         _finish_upstream(response, chunks, reuse=end == "completed")
-        with app.app_context():
-            try:
-                relay._settle(attempt, relay._stream_usage(state), end)
-            except Exception:
-                log.exception("settling a stream failed")
-                db.session.rollback()
-            finally:
-                db.session.remove()
+        _settle_in(app, relay, attempt, relay.stream_usage(state, end), end)
 
 
 def _never_read(relay: JsonRelay, app: Flask, attempt: Attempt, response: requests.Response) -> None:
     """The server closed the answer without reading a byte of it (the client left first): a generator
     that never started runs no `finally`, so the upstream is closed and the prompt settled here."""
     response.close()
+    _settle_in(app, relay, attempt, Usage(relay.prompt_tokens, 0, "counted"), "client_disconnected")
+
+
+def _settle_in(app: Flask, relay: JsonRelay, attempt: Attempt, usage: Usage, end: str) -> None:
     with app.app_context():
         try:
-            relay._settle(attempt, Usage(relay.prompt_tokens, 0, "counted"), "client_disconnected")
+            relay.settle(attempt, usage, end)
         except Exception:
-            log.exception("settling an unread stream failed")
+            log.exception("settling request %s failed", attempt.ctx.request_id)
             db.session.rollback()
         finally:
             db.session.remove()
@@ -353,6 +409,16 @@ def _usage_chunk(ctx: RelayContext, usage: Usage) -> dict[str, Any]:
             "model": ctx.original_model, "choices": [], "usage": usage.as_openai()}
 
 
+def _cut_chunk(ctx: RelayContext) -> dict[str, Any]:
+    """The last chunk of a stream ended because the payer cannot pay for more: `length`, as when
+    `max_tokens` ends an answer, in the mode's own chunk shape."""
+    if ctx.mode == RelayMode.COMPLETIONS:
+        return {"id": f"cmpl-{ctx.request_id}", "object": "text_completion", "created": int(time.time()),
+                "model": ctx.original_model, "choices": [{"index": 0, "text": "", "finish_reason": "length"}]}
+    return {"id": f"chatcmpl-{ctx.request_id}", "object": "chat.completion.chunk", "created": int(time.time()),
+            "model": ctx.original_model, "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}
+
+
 def _reply_text(body: dict[str, Any]) -> str:
     parts = []
     for choice in body.get("choices") or []:
@@ -376,12 +442,3 @@ def _forwardable_headers() -> dict[str, str]:
     # Straight from the WSGI environ: the headers view scans every header for each name asked.
     environ = request.environ
     return {name: environ[key] for key, name in FORWARDABLE.items() if key in environ}
-
-
-def _scrub(message: str, ctx: RelayContext) -> str:
-    """Upstream keys and hosts are for admins' eyes only."""
-    for secret in (ctx.key, ctx.base_url, ctx.base_url.split("://", 1)[-1]):
-        if secret and len(secret) > 4:
-            message = message.replace(secret, "***")
-    return message
-

@@ -3,13 +3,20 @@ arithmetic of `oneapi.services.billing` applied to them."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from oneapi.relay.modes import RelayMode
 from oneapi.services import billing, options
 
 SOURCES = {"upstream": "上游", "counted": "本地计数"}
 STREAM_ENDS = {"completed": "完成", "client_disconnected": "客户端断开", "upstream_error": "上游出错",
-               "upstream_closed": "上游中断"}
+               "upstream_closed": "上游中断", "quota_exhausted": "额度用尽"}
+UNBOUNDED = 1 << 62
+ANSWER_HOLD_TOKENS = 32768
+"""The completion tokens a non-stream answer without `max_tokens` holds the price of: the largest
+answer of most current chat models (gpt-4o 16,384, Claude 3.5 8,192, gpt-4.1 32,768)."""
+ANSWER_HOLD_MODES = frozenset({RelayMode.CHAT, RelayMode.COMPLETIONS})
 
 
 @dataclass(frozen=True)
@@ -23,11 +30,24 @@ class Price:
         return billing.ratio_product(self.model_ratio, self.group_ratio)
 
     def reservation(self, prompt_tokens: int, max_tokens: int) -> int:
-        return billing.pre_consume_quota(options.get_int("PreConsumedQuota"), prompt_tokens, max_tokens, self.ratio)
+        """One API's pre-consumption, or the price of the prompt and `max_tokens` completion tokens if
+        that is more (One API's formula leaves out the completion ratio, so a hold for `max_tokens`
+        of gpt-4o covered a quarter of their price); at least 1 for a priced model."""
+        one_api = billing.pre_consume_quota(options.get_int("PreConsumedQuota"), prompt_tokens, max_tokens, self.ratio)
+        hold = max(one_api, self.cost(prompt_tokens, max_tokens)) if max_tokens else one_api
+        # A priced model holds at least 1: a hold rounded to 0 held nothing for a cheap model.
+        return max(hold, 1) if self.ratio > 0 else hold
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> int:
         return billing.text_quota(prompt_tokens, completion_tokens, self.model_ratio, self.completion_ratio,
                                   self.group_ratio)
+
+    def completion_budget(self, quota: int, prompt_tokens: int) -> int:
+        """The most completion tokens `quota` pays for after `prompt_tokens` (UNBOUNDED when output is free)."""
+        per_token = self.ratio * billing.exact(self.completion_ratio)
+        if per_token <= 0:
+            return UNBOUNDED
+        return max(0, math.floor((quota - prompt_tokens * self.ratio) / per_token))
 
     def describe(self, usage_source: str, stream_end: str) -> str:
         """One API's log text (`倍率：…`) plus how the usage was obtained and how a stream ended."""

@@ -16,7 +16,6 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote
 
-import requests
 import sqlalchemy as sa
 from flask import current_app
 
@@ -25,7 +24,8 @@ from oneapi.extensions import db
 from oneapi.models import Channel, ChannelStatus
 from oneapi.relay.channeltypes import INFO
 from oneapi.relay.channeltypes import ChannelType as T
-from oneapi.relay.http import session
+from oneapi.relay.errors import UpstreamError
+from oneapi.relay.http import send
 from oneapi.services import channels
 from oneapi.services.batchjobs import Progress, in_app, spawn
 
@@ -149,12 +149,10 @@ def display(channel_type: int, balance: float | None) -> str:
 
 def _get(url: str, headers: dict[str, str]) -> Any:
     """GET a provider's JSON; anything but a 200 with JSON is a BalanceError, as One API's `status code: N`."""
-    config = current_app.config["ONEAPI"]
-    timeout = config.relay_timeout or None
     try:
-        response = session(config.relay_proxy).get(url, headers=headers, timeout=(timeout or 30, timeout))
-    except requests.RequestException as exc:
-        raise BalanceError(f"request failed: {type(exc).__name__}") from None
+        response = send(current_app.config["ONEAPI"], "GET", url, headers=headers)
+    except UpstreamError as exc:
+        raise BalanceError(exc.message) from None
     with response:
         if response.status_code != 200:
             raise BalanceError(f"status code: {response.status_code}")

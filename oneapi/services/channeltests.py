@@ -22,11 +22,11 @@ from oneapi.models import Channel, ChannelStatus, LogType
 from oneapi.relay import cache, channeltypes, health
 from oneapi.relay.adaptors import get_adaptor
 from oneapi.relay.adaptors.base import Adaptor
-from oneapi.relay.context import RelayContext
+from oneapi.relay.context import RelayContext, channel_config
 from oneapi.relay.errors import RelayError, UpstreamError
-from oneapi.relay.http import session
+from oneapi.relay.http import send
 from oneapi.relay.modes import RelayMode
-from oneapi.relay.pipeline import JsonRelay
+from oneapi.relay.scrub import Scrubber
 from oneapi.services import channels, logs, options
 from oneapi.services.batchjobs import Progress, in_app, spawn
 
@@ -79,6 +79,8 @@ def test_channel(channel_id: int, model: str = "") -> TestResult:
     db.session.commit()
     started = time.monotonic()
     success, message, error = _outcome(ctx)
+    # The result is logged and shown: never with the key an upstream echoed back.
+    message = Scrubber(ctx.key, ctx.base_url, hide_host=False).without_key(message)
     result = TestResult(success, message, time.monotonic() - started, ctx.model, error)
     _record(state, result)
     return result
@@ -101,16 +103,8 @@ def _context(state: cache.ChannelState, model: str, original: str) -> RelayConte
     return RelayContext(
         mode=RelayMode.CHAT, channel_id=state.id, channel_type=state.type, channel_name=state.name,
         base_url=channeltypes.base_url(state.type, state.base_url), key=state.key, model=model,
-        original_model=original, config=_ConfigOnly(current_app.config["ONEAPI"])._channel_config(state),
+        original_model=original, config=channel_config(state.config, state.other, current_app.config["ONEAPI"]),
         path="/v1/chat/completions")
-
-
-class _ConfigOnly(JsonRelay):
-    """The relay's own folding of a channel's config (legacy `other`, env defaults), without a client
-    request: a test must build the same context a relayed request would."""
-
-    def __init__(self, config: Any) -> None:
-        self.config = config
 
 
 def _ask(ctx: RelayContext) -> str:
@@ -136,14 +130,8 @@ def _ask(ctx: RelayContext) -> str:
 
 
 def _post(adaptor: Adaptor, ctx: RelayContext, body: dict[str, Any]) -> requests.Response:
-    config = current_app.config["ONEAPI"]
-    timeout = config.relay_timeout or None
-    try:
-        return session(config.relay_proxy).post(
-            adaptor.request_url(ctx), data=json.dumps(body, ensure_ascii=False).encode(),
-            headers=adaptor.request_headers(ctx), timeout=(timeout or 30, timeout))
-    except requests.RequestException as exc:
-        raise _Failed(f"do request failed: {type(exc).__name__}: {exc}") from None
+    return send(current_app.config["ONEAPI"], "POST", adaptor.request_url(ctx),
+                data=json.dumps(body, ensure_ascii=False).encode(), headers=adaptor.request_headers(ctx))
 
 
 def _reply(body: dict[str, Any]) -> str:

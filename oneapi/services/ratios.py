@@ -95,19 +95,21 @@ DEFAULT_MODEL_RATIO: dict[str, float] = {
     # Mistral
     "open-mistral-7b": 0.125, "open-mixtral-8x7b": 0.35, "mistral-small-latest": 1, "mistral-medium-latest": 1.35,
     "mistral-large-latest": 4, "mistral-embed": 0.05,
-    # Groq. One API divides these per-million prices by 1e6 where 1e3 was meant, so they are 1000x below
-    # list price; kept as One API ships them (admins override in ModelRatio).
-    "gemma-7b-it": 3.5e-05, "gemma2-9b-it": 0.0001, "llama-3.1-70b-versatile": 0.000295,
-    "llama-3.1-8b-instant": 2.5e-05, "llama-3.2-11b-text-preview": 2.5e-05, "llama-3.2-11b-vision-preview": 2.5e-05,
-    "llama-3.2-1b-preview": 2.5e-05, "llama-3.2-3b-preview": 2.5e-05, "llama-3.2-90b-text-preview": 0.000295,
-    "llama-guard-3-8b": 2.5e-05, "llama3-70b-8192": 0.000295, "llama3-8b-8192": 2.5e-05,
-    "llama3-groq-70b-8192-tool-use-preview": 0.000445, "llama3-groq-8b-8192-tool-use-preview": 9.5e-05,
-    "mixtral-8x7b-32768": 0.00012,
+    # Groq, at its list prices (https://groq.com/pricing, USD per 1M input tokens / 2; output prices
+    # in NAMED_COMPLETION_RATIOS). One API divided the per-million prices by 1e6 where 1e3 was meant,
+    # which priced these models 1000x below cost and let a user without money through for free.
+    "gemma-7b-it": 0.035, "gemma2-9b-it": 0.1, "llama-3.1-70b-versatile": 0.295,
+    "llama-3.1-8b-instant": 0.025, "llama-3.2-11b-text-preview": 0.09, "llama-3.2-11b-vision-preview": 0.09,
+    "llama-3.2-1b-preview": 0.02, "llama-3.2-3b-preview": 0.03, "llama-3.2-90b-text-preview": 0.45,
+    "llama-guard-3-8b": 0.1, "llama3-70b-8192": 0.295, "llama3-8b-8192": 0.025,
+    "llama3-groq-70b-8192-tool-use-preview": 0.445, "llama3-groq-8b-8192-tool-use-preview": 0.095,
+    "mixtral-8x7b-32768": 0.12,
     # 01.AI
     "yi-34b-chat-0205": 0.1775, "yi-34b-chat-200k": 0.852, "yi-vl-plus": 0.426,
-    # StepFun: also 1000x below list price in One API (a per-1K yuan price divided by 1000 again); kept.
-    "step-1-8k": 0.000355, "step-1-32k": 0.001065, "step-1-128k": 0.00284, "step-1-256k": 0.006745,
-    "step-1-flash": 7.1e-05, "step-2-16k": 0.002698, "step-1v-8k": 0.000355, "step-1v-32k": 0.001065,
+    # StepFun, at its list prices (https://platform.stepfun.com/docs/pricing/details, yuan per 1M input
+    # tokens / 1000 × RMB); One API divided by 1000 twice. Output prices in NAMED_COMPLETION_RATIOS.
+    "step-1-8k": 0.355, "step-1-32k": 1.065, "step-1-128k": 2.84, "step-1-256k": 6.745,
+    "step-1-flash": 0.071, "step-2-16k": 2.698, "step-1v-8k": 0.355, "step-1v-32k": 1.065,
     # AWS Bedrock Llama 3: priced only on channel type 33
     "llama3-8b-8192(33)": 0.15, "llama3-70b-8192(33)": 1.325,
     # Cohere
@@ -206,9 +208,9 @@ DEFAULT_MODEL_RATIO: dict[str, float] = {
     "openai/gpt-4o-mini-2024-07-18": 0.3, "openai/gpt-4o:extended": 9, "openai/o1": 30, "openai/o1-mini": 2.2,
     "openai/o1-mini-2024-09-12": 2.2, "openai/o1-preview": 30, "openai/o1-preview-2024-09-12": 30,
     "openai/o3-mini": 2.2, "openai/o3-mini-high": 2.2, "openchat/openchat-7b": 0.0275, "openchat/openchat-7b:free": 0,
-    # One API lists -500000 here (OpenRouter publishes no fixed price for its router); a negative
-    # ratio would credit the caller and our option validation refuses one, so it is stored as free.
-    "openrouter/auto": 0,
+    # `openrouter/auto` is not listed: OpenRouter bills it at the price of whichever model it routes
+    # to, so it has no price of its own and falls to UNKNOWN_MODEL_RATIO (One API listed -500000,
+    # which would credit the caller).
     "perplexity/llama-3.1-sonar-huge-128k-online": 2.5, "perplexity/llama-3.1-sonar-large-128k-chat": 0.5,
     "perplexity/llama-3.1-sonar-large-128k-online": 0.5, "perplexity/llama-3.1-sonar-small-128k-chat": 0.1,
     "perplexity/llama-3.1-sonar-small-128k-online": 0.1, "perplexity/sonar": 0.5, "perplexity/sonar-reasoning": 2.5,
@@ -236,7 +238,7 @@ DEFAULT_COMPLETION_RATIO: dict[str, float] = {
 
 # Completion ratios of named models, consulted after the prefix rules in billing.completion_ratio; not an option.
 NAMED_COMPLETION_RATIOS: dict[str, float] = {
-    "llama2-70b-4096": 1.25, "llama3-8b-8192": 2, "llama3-70b-8192": 1.3389830508474576,
+    "llama2-70b-4096": 1.25, "llama3-8b-8192": 1.6, "llama3-70b-8192": 1.3389830508474576,
     "command": 2, "command-light": 2, "command-nightly": 2, "command-light-nightly": 2,
     "command-r": 3, "command-r-plus": 5, "grok-beta": 3,
     # Replicate: output price / input price
@@ -249,6 +251,11 @@ NAMED_COMPLETION_RATIOS: dict[str, float] = {
     "meta/meta-llama-3.1-405b-instruct": 1,
     "mistralai/mistral-7b-instruct-v0.2": 5, "mistralai/mistral-7b-v0.1": 5,
     "mistralai/mixtral-8x7b-instruct-v0.1": 3.3333333333333335,
+    # Groq: output price / input price where they differ.
+    "llama-3.1-8b-instant": 1.6, "llama-3.1-70b-versatile": 1.3389830508474576,
+    # StepFun: output price / input price.
+    "step-1-8k": 4, "step-1-32k": 4.666666666666667, "step-1-128k": 5, "step-1-256k": 3.1578947368421053,
+    "step-1-flash": 4, "step-2-16k": 3.1578947368421053, "step-1v-8k": 4, "step-1v-32k": 4.666666666666667,
 }
 
 _ALI_SIZES = {"512x1024": 1, "1024x768": 1, "1024x1024": 1, "576x1024": 1, "1024x576": 1}

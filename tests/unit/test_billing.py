@@ -25,11 +25,44 @@ AWS, GROQ, OPENAI, AZURE = 33, 29, 1, 3
 # --- the tables ------------------------------------------------------------------------------------------
 
 
-def test_model_table_has_all_566_entries_of_one_api_with_the_negative_one_zeroed():
-    assert len(DEFAULT_MODEL_RATIO) == 566
-    assert sum("/" in name for name in DEFAULT_MODEL_RATIO) == 272
-    assert DEFAULT_MODEL_RATIO["openrouter/auto"] == 0
+def test_model_table_has_one_apis_entries_but_the_router_that_has_no_price():
+    assert len(DEFAULT_MODEL_RATIO) == 565
+    assert sum("/" in name for name in DEFAULT_MODEL_RATIO) == 271
+    # OpenRouter's auto router bills the model it picks: unpriced, so the unknown-model price applies.
+    assert "openrouter/auto" not in DEFAULT_MODEL_RATIO
+    assert billing.model_ratio("openrouter/auto", 20, {}) == billing.UNKNOWN_MODEL_RATIO
     assert min(DEFAULT_MODEL_RATIO.values()) == 0
+
+
+@pytest.mark.parametrize(("name", "input_usd", "output_usd"), [
+    # List prices per 1M tokens (groq.com/pricing); One API had them 1000x too low.
+    ("llama-3.1-8b-instant", 0.05, 0.08), ("llama-3.1-70b-versatile", 0.59, 0.79), ("llama3-8b-8192", 0.05, 0.08),
+    ("llama3-70b-8192", 0.59, 0.79), ("gemma2-9b-it", 0.20, 0.20), ("mixtral-8x7b-32768", 0.24, 0.24),
+])
+def test_groq_models_cost_their_list_price(name, input_usd, output_usd):
+    quota_per_usd = 500_000
+    assert billing.text_quota(1_000_000, 0, billing.model_ratio(name, GROQ, {}), 1, 1) == input_usd * quota_per_usd
+    completion = billing.completion_ratio(name, GROQ, {})
+    assert billing.text_quota(0, 1_000_000, billing.model_ratio(name, GROQ, {}), completion, 1) == pytest.approx(
+        output_usd * quota_per_usd, rel=1e-6)
+
+
+@pytest.mark.parametrize(("name", "input_yuan", "output_yuan"), [
+    # List prices in yuan per 1M tokens (platform.stepfun.com), at One API's RMB = 500 // 7 quota per yuan-per-1K.
+    ("step-1-8k", 5, 20), ("step-1-32k", 15, 70), ("step-1-128k", 40, 200), ("step-1-256k", 95, 300),
+    ("step-1-flash", 1, 4), ("step-2-16k", 38, 120),
+])
+def test_stepfun_models_cost_their_list_price(name, input_yuan, output_yuan):
+    # One API's RMB: a price of 1 yuan per 1K tokens is ratio 71, so 1 yuan per 1M tokens is 0.071.
+    ratio = billing.model_ratio(name, 32, {})
+    assert ratio == pytest.approx(input_yuan * 0.071, rel=1e-6)
+    assert ratio * billing.completion_ratio(name, 32, {}) == pytest.approx(output_yuan * 0.071, rel=1e-6)
+
+
+def test_no_default_price_rounds_a_reservation_to_nothing():
+    """Below 0.002 a ratio made One API's reservation round to 0 and skip every balance check."""
+    cheap = {name: ratio for name, ratio in DEFAULT_MODEL_RATIO.items() if 0 < ratio < 0.002}
+    assert cheap == {}
 
 
 @pytest.mark.parametrize(("name", "ratio"), [
@@ -38,7 +71,7 @@ def test_model_table_has_all_566_entries_of_one_api_with_the_negative_one_zeroed
     ("text-embedding-3-small", 0.01), ("dall-e-2", 10), ("claude-instant-1.2", 0.4), ("whisper-1", 15),
     # RMB is One API's integer 500 // 7 = 71, and each value is the exact product rounded once.
     ("ERNIE-4.0-8K", 8.52), ("ERNIE-3.5-8K", 0.852), ("glm-4-flashx", 0.0071), ("qwen-audio-turbo", 1.4286),
-    ("step-1-8k", 0.000355), ("gemma-7b-it", 3.5e-05), ("llama3-70b-8192(33)", 1.325),
+    ("step-1-8k", 0.355), ("gemma-7b-it", 0.035), ("llama3-70b-8192(33)", 1.325),
     ("meta/meta-llama-3.1-405b-instruct", 4750), ("x-ai/grok-beta", 7.5),
 ])
 def test_model_table_spot_values(name, ratio):
@@ -75,7 +108,7 @@ def test_deleting_a_model_from_the_option_keeps_its_default_price():
 
 def test_channel_qualified_price_applies_only_to_that_channel_type():
     assert billing.model_ratio("llama3-8b-8192", AWS, {}) == 0.15
-    assert billing.model_ratio("llama3-8b-8192", GROQ, {}) == 2.5e-05
+    assert billing.model_ratio("llama3-8b-8192", GROQ, {}) == 0.025
 
 
 def test_a_qualified_default_beats_a_plain_configured_price():
@@ -129,7 +162,7 @@ def test_only_qwen_and_command_names_drop_the_internet_suffix():
     ("claude-3-5-sonnet-20241022", 5), ("claude-3-haiku-20240307", 5), ("claude-2.1", 3),
     ("claude-instant-1.2", 3), ("mistral-large-latest", 3), ("gemini-2.0-flash", 3), ("deepseek-r1", 2),
     # named models
-    ("llama2-70b-4096", 1.25), ("llama3-8b-8192", 2), ("llama3-70b-8192", 79 / 59), ("command", 2),
+    ("llama2-70b-4096", 1.25), ("llama3-8b-8192", 1.6), ("llama3-70b-8192", 79 / 59), ("command", 2),
     ("command-light", 2), ("command-nightly", 2), ("command-light-nightly", 2), ("command-r", 3),
     ("command-r-plus", 5), ("grok-beta", 3),
     # Replicate

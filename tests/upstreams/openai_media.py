@@ -11,6 +11,8 @@ from flask import Flask, Response, jsonify, request
 
 TRANSCRIPT = "hello from the recording"
 AUDIO = b"ID3\x03\x00fake-mp3-bytes"
+# https://platform.openai.com/docs/api-reference/audio/createSpeech
+SPEECH_FIELDS = {"model", "input", "voice", "instructions", "response_format", "speed", "stream_format"}
 
 
 def create_app(key: str = "sk-upstream") -> Flask:
@@ -41,6 +43,10 @@ def create_app(key: str = "sk-upstream") -> Flask:
         app.config["REQUESTS"].append({"path": request.path, "body": body})
         if (refusal := refuse()) is not None:
             return refusal
+        unknown = sorted(set(body) - SPEECH_FIELDS)
+        if unknown:
+            return jsonify(error={"message": f"Unrecognized request argument supplied: {unknown[0]}",
+                                  "type": "invalid_request_error"}), 400
         if not all(body.get(k) for k in ("model", "input", "voice")):
             return jsonify(error={"message": "model, input and voice are required",
                                   "type": "invalid_request_error"}), 400
