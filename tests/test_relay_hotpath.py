@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from oneapi.app import create_app
 from oneapi.extensions import db
-from oneapi.relay import http, pipeline
+from oneapi.relay import http, streaming
 from tests import factories
 from tests.conftest import make_config
 from tests.upstreams import openai as mock_openai
@@ -108,14 +108,14 @@ def test_a_finished_stream_returns_its_upstream_connection_to_the_pool():
     """The body's end may still be unread after `[DONE]`; closing would drop a keep-alive connection
     (a TCP and TLS handshake for every stream), so it is read and the connection released instead."""
     finished = FakeResponse()
-    pipeline._finish_upstream(finished, iter([b"0\r\n\r\n"]), reuse=True)
+    streaming.finish_upstream(finished, iter([b"0\r\n\r\n"]), reuse=True)
     assert finished.calls == ["release"]
     abandoned = FakeResponse()
-    pipeline._finish_upstream(abandoned, iter([b"more"]), reuse=False)
+    streaming.finish_upstream(abandoned, iter([b"more"]), reuse=False)
     assert abandoned.calls == ["close"]
     broken = FakeResponse()
-    pipeline._finish_upstream(broken, broken_body(), reuse=True)
+    streaming.finish_upstream(broken, broken_body(), reuse=True)
     assert broken.calls == ["close"]
     endless = FakeResponse()
-    pipeline._finish_upstream(endless, iter([b"x" * 40000] * 3), reuse=True)
+    streaming.finish_upstream(endless, iter([b"x" * 40000] * 3), reuse=True)
     assert endless.calls == ["close"]

@@ -24,7 +24,6 @@ import dataclasses
 import json
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,14 +37,15 @@ from oneapi.relay.adaptors.base import Adaptor
 from oneapi.relay.assemble import assemble, parse_chunk
 from oneapi.relay.auth import Caller, authenticate, check_model_allowed
 from oneapi.relay.context import RelayContext, channel_config
-from oneapi.relay.errors import LocalError, RelayError, UpstreamError, quota_refusal
+from oneapi.relay.errors import LocalError, UpstreamError, quota_refusal
 from oneapi.relay.http import send
 from oneapi.relay.inbound import Inbound, read_json
 from oneapi.relay.metering import Meter
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.pricing import ANSWER_HOLD_MODES, ANSWER_HOLD_TOKENS, Price, price_for
 from oneapi.relay.scrub import Scrubber
-from oneapi.relay.sse import DONE, encode, iter_events, iter_ndjson
+from oneapi.relay.sse import iter_events, iter_ndjson
+from oneapi.relay.streaming import finish_upstream, never_read, stream_body
 from oneapi.relay.tokenizer import count_text
 from oneapi.relay.usage import StreamState, Usage
 from oneapi.services import options, settlement
@@ -53,7 +53,6 @@ from oneapi.services.charging import InsufficientQuota, Payer
 from oneapi.services.settlement import ConsumeRecord, Hold
 
 log = logging.getLogger("oneapi.relay")
-MAX_TRAILING_BYTES = 65536
 STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "Connection": "keep-alive"}
 
 
@@ -254,9 +253,9 @@ class JsonRelay:
     def _stream(self, attempt: Attempt, response: requests.Response) -> Response:
         app = current_app._get_current_object()
         started: list[bool] = []
-        generator = _stream_body(self, app, attempt, response, started)
+        generator = stream_body(self, app, attempt, response, started)
         answer = Response(generator, mimetype="text/event-stream", headers=STREAM_HEADERS)
-        answer.call_on_close(lambda: None if started else _never_read(self, app, attempt, response))
+        answer.call_on_close(lambda: None if started else never_read(self, app, attempt, response))
         return answer
 
     def _metered_answer(self, attempt: Attempt, response: requests.Response) -> Response:
@@ -280,7 +279,7 @@ class JsonRelay:
         except requests.RequestException:
             raise UpstreamError(502, "upstream stream interrupted", connection=True) from None
         finally:
-            _finish_upstream(response, raw, reuse=end == "completed")
+            finish_upstream(response, raw, reuse=end == "completed")
         usage = self.stream_usage(state, end)
         answer = assemble(chunks, self.inbound.mode, usage.as_openai(), attempt.ctx.original_model)
         if end == "quota_exhausted":
@@ -323,100 +322,11 @@ class JsonRelay:
         return Meter(attempt.price, self.prompt_tokens, self.hold.held, extend)
 
 
-def _stream_body(relay: JsonRelay, app: Flask, attempt: Attempt, response: requests.Response,
-                 started: list[bool]) -> Iterator[bytes]:
-    started.append(True)
-    state = StreamState()
-    end = "upstream_closed"
-    meter = relay.meter(attempt, app)
-    scrub = attempt.scrub
-    # Kept here so that, after [DONE], the body's end can still be read from it (see _finish_upstream).
-    chunks = response.iter_content(chunk_size=None)
-    try:
-        reader = iter_ndjson if attempt.adaptor.stream_format == "ndjson" else iter_events
-        for item in attempt.adaptor.convert_stream(reader(chunks), attempt.ctx, state):
-            if not meter.admit(state):
-                end = "quota_exhausted"
-                yield encode(_cut_chunk(attempt.ctx))
-                break
-            state.chunks += 1
-            yield scrub.chunk(encode(item))
-        else:
-            end = "completed"
-        if attempt.ctx.client_wants_usage and not state.usage_forwarded:
-            yield encode(_usage_chunk(attempt.ctx, relay.stream_usage(state, end)))
-        yield DONE
-    except GeneratorExit:
-        end = "client_disconnected"
-        raise
-    except Exception as exc:
-        end = "upstream_error"
-        log.warning("stream from channel #%s failed: %s", attempt.channel.id, scrub.text(str(exc)))
-        error = scrub.error(exc if isinstance(exc, RelayError) else UpstreamError(502, "upstream stream interrupted"))
-        yield encode(json.dumps(error.body(attempt.ctx.request_id), ensure_ascii=False))
-        yield DONE
-    finally:
-        _finish_upstream(response, chunks, reuse=end == "completed")
-        _settle_in(app, relay, attempt, relay.stream_usage(state, end), end)
-
-
-def _never_read(relay: JsonRelay, app: Flask, attempt: Attempt, response: requests.Response) -> None:
-    """The server closed the answer without reading a byte of it (the client left first): a generator
-    that never started runs no `finally`, so the upstream is closed and the prompt settled here."""
-    response.close()
-    _settle_in(app, relay, attempt, Usage(relay.prompt_tokens, 0, "counted"), "client_disconnected")
-
-
-def _settle_in(app: Flask, relay: JsonRelay, attempt: Attempt, usage: Usage, end: str) -> None:
-    with app.app_context():
-        try:
-            relay.settle(attempt, usage, end)
-        except Exception:
-            log.exception("settling request %s failed", attempt.ctx.request_id)
-            db.session.rollback()
-        finally:
-            db.session.remove()
-
-
 def _can_serve(channel_type: int, mode: RelayMode) -> bool:
     try:
         return get_adaptor(channel_type).supports(channel_type, mode)
     except LocalError:
         return False
-
-
-def _finish_upstream(response: requests.Response, chunks: Iterator[bytes], reuse: bool) -> None:
-    """After a complete stream, read what is left of the body (the end of the chunked encoding after
-    `[DONE]`, a few bytes) so the keep-alive connection goes back to the pool instead of being closed
-    with a TCP and TLS handshake lost; a client that left or a broken stream closes it at once."""
-    if reuse:
-        try:
-            left = 0
-            for chunk in chunks:
-                left += len(chunk)
-                if left > MAX_TRAILING_BYTES:
-                    break
-            else:
-                response.raw.release_conn()
-                return
-        except Exception:
-            log.debug("could not keep the upstream connection", exc_info=True)
-    response.close()
-
-
-def _usage_chunk(ctx: RelayContext, usage: Usage) -> dict[str, Any]:
-    return {"id": f"chatcmpl-{ctx.request_id}", "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": ctx.original_model, "choices": [], "usage": usage.as_openai()}
-
-
-def _cut_chunk(ctx: RelayContext) -> dict[str, Any]:
-    """The last chunk of a stream ended because the payer cannot pay for more: `length`, as when
-    `max_tokens` ends an answer, in the mode's own chunk shape."""
-    if ctx.mode == RelayMode.COMPLETIONS:
-        return {"id": f"cmpl-{ctx.request_id}", "object": "text_completion", "created": int(time.time()),
-                "model": ctx.original_model, "choices": [{"index": 0, "text": "", "finish_reason": "length"}]}
-    return {"id": f"chatcmpl-{ctx.request_id}", "object": "chat.completion.chunk", "created": int(time.time()),
-            "model": ctx.original_model, "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}
 
 
 def _reply_text(body: dict[str, Any]) -> str:
