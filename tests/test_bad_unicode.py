@@ -96,6 +96,11 @@ def test_valid_unicode_goes_through(relay, text, encode):
     assert answer.status_code == 200, answer.json
 
 
+def test_a_proxy_request_with_a_lone_surrogate_is_a_400(relay):
+    answer = relay(f"/v1/oneapi/proxy/{relay.channel.id}/v1/chat/completions", escaped({**CHAT, "user": LONE}))
+    assert answer.status_code == 400 and "lone surrogate" in answer.json["error"]["message"]
+
+
 @pytest.mark.parametrize("options", ["include_usage", ["include_usage"], 1, True])
 @pytest.mark.parametrize("stream", [True, False])
 def test_a_stream_options_that_is_not_an_object_is_a_400(relay, upstream_app, options, stream):
