@@ -280,3 +280,14 @@ def test_a_key_echoed_in_an_error_stays_out_of_the_disable_reason_and_the_test_l
     rows = list(db.session.scalars(sa.select(Log.content).where(Log.type.in_((4, 5)))))
     assert len(rows) == 2 and all("***" in row and "sk-upstream" not in row for row in rows)
     assert "sk-upstream" not in (health.last_disable_reason(ch.id) or "sk-upstream")
+
+
+def test_a_hold_for_max_tokens_covers_every_choice(client, upstream, upstream_app):
+    """`max_tokens` is per choice: n=3 can cost three answers, so the hold covers three."""
+    one_choice = billing.text_quota(8, 100, 2.5, 4, 1)
+    user = factories.make_user("payer", quota=2 * one_choice)
+    token = factories.make_token(user, unlimited_quota=True)
+    channel(upstream[1])
+    answer = post(client, token, {"model": "gpt-4o", "messages": HI, "max_tokens": 100, "n": 3})
+    assert answer.status_code == 403 and upstream_app.config["REQUESTS"] == []
+    assert post(client, token, {"model": "gpt-4o", "messages": HI, "max_tokens": 100}).status_code == 200

@@ -265,3 +265,15 @@ def test_malformed_chat_requests_name_the_field(client, payer, body, words):
     _, token = payer
     answer = call(client, token, body)
     assert answer.status_code == 400 and words in answer.json["error"]["message"]
+
+
+def test_an_upstreams_cookie_never_rides_on_the_next_users_request(client, upstream, upstream_app, payer):
+    """The upstream session is shared by every user: a cookie set for one (Cloudflare's, say) must not
+    be sent with the next request."""
+    _, token = payer
+    channel(upstream[1])
+    for _ in range(2):
+        assert call(client, token, {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).status_code \
+            == 200
+    assert all("Cookie" not in sent["headers"] for sent in upstream_app.config["REQUESTS"])
+    assert upstream_app.config["REQUESTS"][-1]["headers"]["User-Agent"].startswith("python-requests/")

@@ -13,6 +13,7 @@ of one payer are not refused for a hold one of them grabbed), a long one needs f
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from oneapi.relay.pricing import Price
@@ -29,34 +30,42 @@ class Meter:
     def __init__(self, price: Price, prompt_tokens: int, held: int, extend: Callable[[int], int]) -> None:
         """`extend(amount)` holds up to `amount` more and returns how much it could."""
         self.price = price
-        self.prompt_tokens = prompt_tokens
+        # Decisions only, in floats with a margin: the charge itself is computed exactly elsewhere.
+        self.per_token = price.completion_price()
+        self.prompt_price = prompt_tokens * price.prompt_price()
         self.held = held
-        self.step = max(price.cost(0, FIRST_STEP_TOKENS), 1)
-        self.max_step = max(price.cost(0, MAX_STEP_TOKENS), 1)
+        self.step = max(math.ceil(FIRST_STEP_TOKENS * self.per_token), 1)
+        self.max_step = max(math.ceil(MAX_STEP_TOKENS * self.per_token), 1)
         self.extend = extend
         self.counted = 0
-        self.seen = 0
-        self.uncounted_from = 0
-        self.uncounted_bytes = 0
-        self.budget = price.completion_budget(held, prompt_tokens)
+        self.counted_parts = 0
+        self.counted_size = 0
+        self.budget = self._budget()
 
-    def admit(self, state: StreamState) -> bool:
-        """Whether the item just produced may be sent; when not, its text is dropped from `state` and
-        the answer must end there."""
-        parts = state.parts
-        if len(parts) > self.seen:
-            self.uncounted_bytes += sum(len(part.encode()) for part in parts[self.seen:])
-        before, self.seen = self.seen, len(parts)
-        if self.counted + self.uncounted_bytes <= self.budget:
+    def _budget(self) -> float:
+        """The completion tokens the hold pays for (never more than it does)."""
+        if self.per_token <= 0:
+            return math.inf
+        return math.floor((self.held - self.prompt_price) / self.per_token * (1 - 1e-9))
+
+    def within(self, state: StreamState) -> bool:
+        """The cheap test: the text so far surely fits the hold (callers skip `admit` then)."""
+        return self.counted + state.size - self.counted_size <= self.budget
+
+    def admit(self, state: StreamState, delivered: int) -> bool:
+        """Whether the item just produced may be sent (`delivered` parts of `state` went out before
+        it); when not, its text is dropped from `state` and the answer must end there."""
+        if self.within(state):
             return True
-        self.counted += count_text("".join(parts[self.uncounted_from:]))
-        self.uncounted_from, self.uncounted_bytes = len(parts), 0
+        parts = state.parts
+        self.counted += count_text("".join(parts[self.counted_parts:]))
+        self.counted_parts, self.counted_size = len(parts), state.size
         while self.counted > self.budget:
             taken = self.extend(self.step)
             if taken <= 0:
-                del parts[before:]
+                state.drop_after(delivered)
                 return False
             self.held += taken
             self.step = min(self.step * 2, self.max_step)
-            self.budget = self.price.completion_budget(self.held, self.prompt_tokens)
+            self.budget = self._budget()
         return True

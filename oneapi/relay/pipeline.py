@@ -43,7 +43,7 @@ from oneapi.relay.inbound import Inbound, read_json
 from oneapi.relay.metering import Meter
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.pricing import ANSWER_HOLD_MODES, ANSWER_HOLD_TOKENS, Price, price_for
-from oneapi.relay.scrub import Scrubber
+from oneapi.relay.scrub import Scrubber, scrubber_for
 from oneapi.relay.sse import iter_events, iter_ndjson
 from oneapi.relay.streaming import finish_upstream, never_read, stream_body
 from oneapi.relay.tokenizer import count_text
@@ -107,7 +107,7 @@ class JsonRelay:
     def _take_hold(self, attempt: Attempt) -> None:
         if self.inbound.mode in ANSWER_HOLD_MODES and not self.inbound.stream and not self.inbound.max_tokens:
             try:
-                self.hold.take(attempt.price.reservation(self.prompt_tokens, ANSWER_HOLD_TOKENS))
+                self.hold.take(attempt.price.reservation(self.prompt_tokens, ANSWER_HOLD_TOKENS * self._choices()))
                 return
             except InsufficientQuota:
                 self.metered = True
@@ -135,8 +135,12 @@ class JsonRelay:
 
     # -- public hooks: what a request costs and how its answer is read --------------------------
     def reservation(self, attempt: Attempt) -> int:
-        """The hold taken before the first upstream call."""
-        return attempt.price.reservation(self.prompt_tokens, self.inbound.max_tokens)
+        """The hold taken before the first upstream call (`max_tokens` is per choice: `n` of them)."""
+        return attempt.price.reservation(self.prompt_tokens, self.inbound.max_tokens * self._choices())
+
+    def _choices(self) -> int:
+        n = self.inbound.body.get("n")
+        return n if isinstance(n, int) and not isinstance(n, bool) and 1 < n <= 128 else 1
 
     def cost(self, attempt: Attempt, usage: Usage) -> int:
         """The final charge for the delivered usage."""
@@ -222,7 +226,7 @@ class JsonRelay:
             client_wants_usage=self.inbound.wants_usage, prompt_tokens=self.prompt_tokens,
             request_id=g.get("request_id", ""), user_id=self.caller.user_id, token_id=self.caller.token_id,
             token_name=self.caller.token_name, group=self.caller.group)
-        scrub = Scrubber(channel.key, base_url, hide_host=self.caller.role < 10)
+        scrub = scrubber_for(channel.key, base_url, self.caller.role < 10)
         return Attempt(channel, ctx, adaptor, price_for(model, channel.type, self.caller.group), scrub)
 
     # -- the upstream call -----------------------------------------------------------------------
@@ -261,7 +265,7 @@ class JsonRelay:
     def _metered_answer(self, attempt: Attempt, response: requests.Response) -> Response:
         """A non-stream answer read from a metered upstream stream; cut with `length` where the payer
         can pay no more. A stream that breaks is a failed attempt: the client has received nothing."""
-        state, chunks, end = StreamState(), [], "upstream_closed"
+        state, chunks, end, delivered = StreamState(), [], "upstream_closed", 0
         meter = self.meter(attempt, current_app._get_current_object())
         raw = response.iter_content(chunk_size=None)
         reader = iter_ndjson if attempt.adaptor.stream_format == "ndjson" else iter_events
@@ -270,9 +274,10 @@ class JsonRelay:
                 chunk = parse_chunk(item)
                 if chunk is not None and isinstance(chunk.get("error"), dict):
                     raise attempt.adaptor.convert_error(502, json.dumps(chunk).encode(), attempt.ctx)
-                if not meter.admit(state):
+                if not meter.admit(state, delivered):
                     end = "quota_exhausted"
                     break
+                delivered = len(state.parts)
                 chunks += [chunk] if chunk is not None else []
             else:
                 end = "completed"

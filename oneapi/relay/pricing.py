@@ -3,8 +3,8 @@ arithmetic of `oneapi.services.billing` applied to them."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from functools import cached_property
 
 from oneapi.relay.modes import RelayMode
 from oneapi.services import billing, options
@@ -12,7 +12,6 @@ from oneapi.services import billing, options
 SOURCES = {"upstream": "上游", "counted": "本地计数"}
 STREAM_ENDS = {"completed": "完成", "client_disconnected": "客户端断开", "upstream_error": "上游出错",
                "upstream_closed": "上游中断", "quota_exhausted": "额度用尽"}
-UNBOUNDED = 1 << 62
 ANSWER_HOLD_TOKENS = 32768
 """The completion tokens a non-stream answer without `max_tokens` holds the price of: the largest
 answer of most current chat models (gpt-4o 16,384, Claude 3.5 8,192, gpt-4.1 32,768)."""
@@ -25,7 +24,7 @@ class Price:
     completion_ratio: float
     group_ratio: float
 
-    @property
+    @cached_property
     def ratio(self):
         return billing.ratio_product(self.model_ratio, self.group_ratio)
 
@@ -42,12 +41,13 @@ class Price:
         return billing.text_quota(prompt_tokens, completion_tokens, self.model_ratio, self.completion_ratio,
                                   self.group_ratio)
 
-    def completion_budget(self, quota: int, prompt_tokens: int) -> int:
-        """The most completion tokens `quota` pays for after `prompt_tokens` (UNBOUNDED when output is free)."""
-        per_token = self.ratio * billing.exact(self.completion_ratio)
-        if per_token <= 0:
-            return UNBOUNDED
-        return max(0, math.floor((quota - prompt_tokens * self.ratio) / per_token))
+    def prompt_price(self) -> float:
+        """Quota per prompt token, as a float (for decisions, never for charges)."""
+        return float(self.ratio)
+
+    def completion_price(self) -> float:
+        """Quota per completion token, as a float (for decisions, never for charges)."""
+        return float(self.ratio * billing.exact(self.completion_ratio))
 
     def describe(self, usage_source: str, stream_end: str) -> str:
         """One API's log text (`倍率：…`) plus how the usage was obtained and how a stream ended."""

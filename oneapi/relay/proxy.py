@@ -34,7 +34,7 @@ from oneapi.relay.inbound import read_json
 from oneapi.relay.metering import Meter
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.pricing import ANSWER_HOLD_MODES, ANSWER_HOLD_TOKENS, Price, price_for
-from oneapi.relay.scrub import Scrubber
+from oneapi.relay.scrub import Scrubber, scrubber_for
 from oneapi.relay.sse import SSEEvent, iter_events
 from oneapi.relay.tokenizer import count_text
 from oneapi.relay.usage import StreamState, Usage
@@ -116,8 +116,7 @@ def _open(caller: Caller, channel: cache.ChannelState, path: str) -> Proxied:
             raise LocalError(403, "余额不足以预留完整回答的费用：请设置 max_tokens 或使用流式请求",
                              code="insufficient_user_quota") from None
         raise quota_refusal(exc) from None
-    scrub = Scrubber(channel.key, channeltypes.base_url(channel.type, channel.base_url),
-                     hide_host=caller.role < Role.ADMIN)
+    scrub = scrubber_for(channel.key, channeltypes.base_url(channel.type, channel.base_url), caller.role < Role.ADMIN)
     return Proxied(caller, channel, model, price, prompt, hold, scrub, f"{request.method} {request.path}",
                    time.monotonic())
 
@@ -255,12 +254,13 @@ def _events(proxied: Proxied, upstream: requests.Response, app: Flask) -> Iterat
     state = StreamState()
     price = proxied.price
     meter = Meter(price, proxied.prompt_tokens, proxied.hold.held, _extender(proxied.hold, app)) if price else None
-    completed = False
+    completed, delivered = False, 0
     try:
         for event in iter_events(upstream.iter_content(chunk_size=None)):
             _note_sse(event.data, state)
-            if meter is not None and not meter.admit(state):
+            if meter is not None and not meter.admit(state, delivered):
                 break
+            delivered = len(state.parts)
             yield proxied.scrub.chunk(_encoded(event))
         else:
             completed = True

@@ -3,11 +3,14 @@ server log, and its upstream host is hidden from everyone but admins in error te
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from oneapi.relay.errors import RelayError
 
 MIN_SECRET = 8
 """Shorter fragments (a region name in `ak|sk|region`) are not secret and would mangle text."""
 MASK = "***"
+MASK_BYTES = MASK.encode()
 
 
 class Scrubber:
@@ -42,14 +45,25 @@ class Scrubber:
     def chunk(self, payload: bytes) -> bytes:
         """Stream bytes: the key is masked in any event (a provider may echo it), the host only in
         error events, where masking cannot mangle an answer that names it."""
-        return self.mask(payload, error=b'"error"' in payload)
+        if b'"error"' in payload:
+            return self.mask(payload, error=True)
+        for secret in self.in_chunks:
+            if secret in payload:
+                payload = payload.replace(secret, MASK_BYTES)
+        return payload
 
     def mask(self, payload: bytes, *, error: bool) -> bytes:
         """A body: the key always masked, the host too in an error body."""
         for secret in self.in_error_chunks if error else self.in_chunks:
             if secret in payload:
-                payload = payload.replace(secret, MASK.encode())
+                payload = payload.replace(secret, MASK_BYTES)
         return payload
+
+
+@lru_cache(maxsize=1024)
+def scrubber_for(key: str, base_url: str, hide_host: bool) -> Scrubber:
+    """The Scrubber of a channel, built once per key and address (the relay asks for one per request)."""
+    return Scrubber(key, base_url, hide_host=hide_host)
 
 
 def _longest_first(values) -> tuple:

@@ -37,13 +37,15 @@ def stream_body(relay: JsonRelay, app: Flask, attempt: Attempt, response: reques
     scrub = attempt.scrub
     # Kept here so that, after [DONE], the body's end can still be read from it (see finish_upstream).
     chunks = response.iter_content(chunk_size=None)
+    delivered = 0
     try:
         reader = iter_ndjson if attempt.adaptor.stream_format == "ndjson" else iter_events
         for item in attempt.adaptor.convert_stream(reader(chunks), attempt.ctx, state):
-            if not meter.admit(state):
+            if not (meter.within(state) or meter.admit(state, delivered)):
                 end = "quota_exhausted"
                 yield encode(_cut_chunk(attempt.ctx))
                 break
+            delivered = len(state.parts)
             state.chunks += 1
             yield scrub.chunk(encode(item))
         else:

@@ -34,10 +34,18 @@ class StreamState:
     chunks: int = 0
     usage_forwarded: bool = False
     """The adaptor already passed the upstream's usage chunk to the client."""
+    size: int = 0
+    """UTF-8 bytes of the parts: a bound on their tokens (a token is at least one byte), for metering."""
 
     def add_text(self, text: str | None) -> None:
         if text:
             self.parts.append(text)
+            self.size += len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+    def drop_after(self, count: int) -> None:
+        """Take back every part after the first `count` (text that was not delivered)."""
+        del self.parts[count:]
+        self.size = sum(len(part.encode("utf-8", "surrogatepass")) for part in self.parts)
 
     @property
     def text(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from oneapi.services.ratios import (
     DEFAULT_COMPLETION_RATIO,
@@ -30,9 +31,17 @@ _INTERNET_PREFIXES = ("qwen-", "command-")
 
 def exact(value: Number) -> Fraction:
     """The value as a Fraction; a float is read as its shortest decimal text (0.1 -> 1/10)."""
+    if isinstance(value, Fraction):
+        return value
     if isinstance(value, float):
-        return Fraction(repr(value))
+        return _decimal_fraction(value)
     return Fraction(value)
+
+
+@lru_cache(maxsize=4096)
+def _decimal_fraction(value: float) -> Fraction:
+    # Parsing the text is the slow part, and a relay request reads the same few ratios again and again.
+    return Fraction(repr(value))
 
 
 def ratio_product(*ratios: Number) -> Fraction:

@@ -135,13 +135,14 @@ def _attempt(hold: Hold, record: ConsumeRecord | None) -> bool:
 
 def _write(hold: Hold, record: ConsumeRecord | None) -> None:
     logged = record is not None and options.get_bool("LogConsumeEnabled")
+    shared = _logs_share_main()
     if not hold._money_done:
         charging.charge(hold.payer, hold.held, hold.charged, record.channel_id if record else 0)
-        if logged and _logs_share_main():
+        if logged and shared:
             _insert_log(record, hold.charged)
         db.session.commit()
         hold._money_done = True
-        if not logged or _logs_share_main():
+        if not logged or shared:
             return
     _insert_log(record, hold.charged)
     db.session.commit()
@@ -153,7 +154,7 @@ def _insert_log(record: ConsumeRecord, quota: int) -> None:
 
 def _logs_share_main() -> bool:
     engines = db.engines
-    return engines.get("logs") is engines[None]
+    return engines.get("logs") is engines.get(None)
 
 
 def _already_written(hold: Hold, record: ConsumeRecord | None) -> bool:

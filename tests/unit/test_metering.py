@@ -31,7 +31,7 @@ def test_short_answers_are_not_counted_or_extended(monkeypatch):
     state = StreamState()
     for word in ("hello ", "there"):
         state.add_text(word)
-        assert m.admit(state)
+        assert m.within(state) and m.admit(state, len(state.parts) - 1)
     assert counted == [] and asked == []
 
 
@@ -40,7 +40,7 @@ def test_the_hold_grows_in_doubling_steps_while_the_payer_has_money():
     state = StreamState()
     for _ in range(60):
         state.add_text(" word" * 10)
-        assert m.admit(state)
+        assert m.admit(state, len(state.parts) - 1)
     assert asked[:4] == [160, 320, 640, 1280]
     assert 10 * m.counted <= m.held <= 10_000
 
@@ -49,15 +49,16 @@ def test_an_item_beyond_what_the_payer_has_is_refused_and_dropped():
     m, _ = meter(held=0, balance=100)  # pays for 10 completion tokens
     state = StreamState()
     state.add_text(" a b c")
-    assert m.admit(state)
+    assert m.admit(state, 0)
     kept = state.text
     state.add_text(" word" * 50)
-    assert not m.admit(state)
-    assert state.text == kept and m.held == 100
+    state.add_text(" more")
+    assert not m.admit(state, 1)
+    assert state.text == kept and state.size == len(kept) and m.held == 100
 
 
 def test_free_output_is_never_metered():
     m = Meter(Price(2.5, 0, 1), 0, 0, lambda amount: 0)
     state = StreamState()
     state.add_text("x" * 100_000)
-    assert m.admit(state)
+    assert m.within(state) and m.admit(state, 0)

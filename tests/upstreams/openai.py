@@ -58,7 +58,7 @@ def create_app(key: str = "sk-upstream", *, chunk_delay: float = 0.0, words: int
     @app.after_request
     def cloudflare_cookie(response: Response) -> Response:
         # OpenAI's answers pass Cloudflare, which sets its bot-management cookie on each of them.
-        response.headers["Set-Cookie"] = "__cf_bm=mock-cookie; path=/; domain=.api.openai.com; HttpOnly; Secure"
+        response.headers["Set-Cookie"] = "__cf_bm=mock-cookie; path=/; HttpOnly"
         return response
 
     @app.post("/openai/deployments/<deployment>/chat/completions")
