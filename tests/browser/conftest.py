@@ -97,3 +97,24 @@ def submit_and_wait(driver, element, timeout: float = 10) -> None:
     page = driver.find_element(By.TAG_NAME, "html")
     element.click()
     WebDriverWait(driver, timeout).until(EC.staleness_of(page))
+
+
+def click_and_wait(driver, css: str, timeout: float = 10) -> None:
+    """`submit_and_wait` on the element `css` finds. Chromium sometimes answers a click on a node it
+    found a moment before with "does not belong to the document" (the node's document was being
+    swapped); the click did not happen then, so the element is looked up again."""
+    import time
+
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.common.by import By
+
+    for attempt in range(3):
+        try:
+            submit_and_wait(driver, driver.find_element(By.CSS_SELECTOR, css), timeout)
+            return
+        except StaleElementReferenceException:
+            pass
+        except WebDriverException as exc:
+            if "does not belong to the document" not in str(exc) or attempt == 2:
+                raise
+        time.sleep(0.2)

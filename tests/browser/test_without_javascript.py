@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from selenium.webdriver.common.by import By
 
-from tests.browser.conftest import start_browser, submit_and_wait
+from tests.browser.conftest import click_and_wait, start_browser, submit_and_wait
 
 pytestmark = pytest.mark.browser
 
@@ -26,13 +26,13 @@ def test_login_and_navigation_without_javascript(plain_browser, gateway):
     assert browser.find_elements(By.CSS_SELECTOR, "head style") == []
     browser.find_element(By.NAME, "username").send_keys("root")
     browser.find_element(By.NAME, "password").send_keys("wrong-password")
-    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#login button.primary"))
+    click_and_wait(browser, "#login button.primary")
     assert "用户名或密码错误" in browser.find_element(By.CSS_SELECTOR, ".form-error").text
     browser.find_element(By.NAME, "password").send_keys("123456")
-    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#login button.primary"))
-    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "nav.menu a[href='/about']"))
+    click_and_wait(browser, "#login button.primary")
+    click_and_wait(browser, "nav.menu a[href='/about']")
     assert browser.current_url == f"{gateway}/about"
-    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, ".lang-switch button[value='en']"))
+    click_and_wait(browser, ".lang-switch button[value='en']")
     assert browser.current_url == f"{gateway}/about"
     assert "About" in browser.find_element(By.CSS_SELECTOR, "nav.menu").text
 
@@ -43,15 +43,15 @@ def test_create_and_delete_a_token_without_javascript(plain_browser, gateway):
     if browser.current_url.startswith(f"{gateway}/login"):
         browser.find_element(By.NAME, "username").send_keys("root")
         browser.find_element(By.NAME, "password").send_keys("123456")
-        submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#login button.primary"))
+        click_and_wait(browser, "#login button.primary")
     browser.find_element(By.NAME, "name").send_keys("plain")
-    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#token-form button.primary"))
+    click_and_wait(browser, "#token-form button.primary")
     assert browser.current_url == f"{gateway}/token"
     row = browser.find_element(By.CSS_SELECTOR, "tr[id^='token-']")
     assert "plain" in row.text
     submit_and_wait(browser, row.find_element(By.CSS_SELECTOR, "button.danger"))
     assert "plain" in browser.find_element(By.CSS_SELECTOR, "#confirm p").text
     assert browser.find_elements(By.CSS_SELECTOR, "tr[id^='token-']") == []
-    submit_and_wait(browser, browser.find_element(By.CSS_SELECTOR, "#confirm button.danger"))
+    click_and_wait(browser, "#confirm button.danger")
     assert browser.current_url == f"{gateway}/token"
     assert browser.find_elements(By.CSS_SELECTOR, "tr[id^='token-']") == []
