@@ -291,3 +291,33 @@ def test_a_hold_for_max_tokens_covers_every_choice(client, upstream, upstream_ap
     answer = post(client, token, {"model": "gpt-4o", "messages": HI, "max_tokens": 100, "n": 3})
     assert answer.status_code == 403 and upstream_app.config["REQUESTS"] == []
     assert post(client, token, {"model": "gpt-4o", "messages": HI, "max_tokens": 100}).status_code == 200
+
+
+@pytest.mark.parametrize("n", [-1, 129, 1.5, "3", True])
+def test_an_n_outside_openais_range_is_refused(client, upstream, upstream_app, n):
+    token = factories.make_token(factories.make_user("payer", quota=1_000_000), unlimited_quota=True)
+    channel(upstream[1])
+    answer = post(client, token, {"model": "gpt-4o", "messages": HI, "n": n})
+    assert answer.status_code == 400 and answer.json["error"]["code"] == "invalid_text_request"
+    assert upstream_app.config["REQUESTS"] == []
+
+
+def test_the_hold_covers_the_larger_of_max_tokens_and_max_completion_tokens(client, upstream, upstream_app):
+    """A vendor that knows only `max_tokens` reads that one: a small `max_completion_tokens` beside a
+    large `max_tokens` must not shrink the hold."""
+    user = factories.make_user("payer", quota=billing.text_quota(8, 100, 2.5, 4, 1) * 2)
+    token = factories.make_token(user, unlimited_quota=True)
+    channel(upstream[1])
+    answer = post(client, token, {"model": "gpt-4o", "messages": HI, "max_completion_tokens": 10,
+                                  "max_tokens": 100_000})
+    assert answer.status_code == 403 and upstream_app.config["REQUESTS"] == []
+
+
+@pytest.mark.parametrize("quota", [10_000_000, 20_000])  # the answer held whole, and metered
+def test_a_key_echoed_in_a_successful_answer_is_masked(client, upstream, quota):
+    token = factories.make_token(factories.make_user("payer", quota=quota), unlimited_quota=True)
+    channel(upstream[1], key="sk-upstream", models="gpt-4o-echokey")
+    options.update("ModelRatio", json.dumps({**options.get_json("ModelRatio"), "gpt-4o-echokey": 2.5}))
+    answer = post(client, token, {"model": "gpt-4o-echokey", "messages": HI})
+    content = answer.json["choices"][0]["message"]["content"]
+    assert answer.status_code == 200 and "Authorization=Bearer ***" in content and "sk-upstream" not in content

@@ -143,7 +143,7 @@ def test_a_proxied_answer_without_max_tokens_needs_a_whole_answers_hold(client, 
 def test_the_upstreams_key_host_and_cookies_stay_behind_the_proxy(client, upstream, app):
     user = factories.make_user("payer", quota=1_000_000)
     token = factories.make_token(user, unlimited_quota=True)
-    ch = factories.make_channel(base_url=upstream[1], models="gpt-4o-leak")
+    ch = factories.make_channel(base_url=upstream[1], models="gpt-4o-leak,gpt-4o")
     answer = proxy(client, token, ch.id, "v1/chat/completions", json={"model": "gpt-4o-leak", "messages": HI,
                                                                        "max_tokens": 10})
     body = b"".join(answer.response).decode()
@@ -154,3 +154,49 @@ def test_the_upstreams_key_host_and_cookies_stay_behind_the_proxy(client, upstre
                                                                    "max_tokens": 10})
     assert ok.status_code == 200 and "Set-Cookie" not in ok.headers
     assert consume_logs()[0].quota > 0  # the failed call was not billed, the good one was
+
+
+def test_a_proxied_stream_left_before_its_first_byte_is_settled_and_closed(client, upstream, app):
+    """The generator of a stream nobody read never runs its `finally`: the hold was left taken and
+    no log was written."""
+    user = factories.make_user("payer", quota=1_000_000)
+    token = factories.make_token(user, unlimited_quota=True)
+    ch = factories.make_channel(base_url=upstream[1])
+    answer = proxy(client, token, ch.id, "v1/chat/completions", json={"model": "gpt-4o", "messages": HI,
+                                                                       "stream": True})
+    answer.close()
+    (row,) = consume_logs()
+    assert row.prompt_tokens > 0 and row.quota == 1_000_000 - quota_of(user) > 0
+
+
+def test_users_reach_only_models_the_channel_serves_them(client, upstream, upstream_app, app):
+    user = factories.make_user("payer", quota=1_000_000)
+    token = factories.make_token(user, unlimited_quota=True)
+    ch = factories.make_channel(base_url=upstream[1], models="gpt-4o-mini")
+    answer = proxy(client, token, ch.id, "v1/chat/completions",
+                   json={"model": "gpt-4o", "messages": HI, "max_tokens": 10})
+    assert answer.status_code == 403 and answer.json["error"]["code"] == "model_not_found"
+    assert upstream_app.config["REQUESTS"] == []
+
+
+def test_a_user_cannot_pick_the_channel_accounts_organisation(client, upstream, upstream_app, app):
+    user = factories.make_user("payer", quota=1_000_000)
+    token = factories.make_token(user, unlimited_quota=True)
+    ch = factories.make_channel(base_url=upstream[1])
+    headers = {"OpenAI-Organization": "org-of-the-operator", "OpenAI-Project": "proj-x",
+               "Authorization": f"Bearer sk-{token.key}"}
+    answer = client.post(f"/v1/oneapi/proxy/{ch.id}/v1/chat/completions", headers=headers,
+                         json={"model": "gpt-4o", "messages": HI, "max_tokens": 10})
+    assert answer.status_code == 200
+    sent = upstream_app.config["REQUESTS"][-1]["headers"]
+    assert "Openai-Organization" not in sent and "Openai-Project" not in sent
+    assert sent["Authorization"] == "Bearer sk-upstream"
+
+
+def test_a_proxied_answer_holds_every_choice(client, upstream, upstream_app, app):
+    user = factories.make_user("payer", quota=billing.text_quota(8, 100, 2.5, 4, 1) * 2)
+    token = factories.make_token(user, unlimited_quota=True)
+    ch = factories.make_channel(base_url=upstream[1])
+    answer = proxy(client, token, ch.id, "v1/chat/completions",
+                   json={"model": "gpt-4o", "messages": HI, "max_tokens": 100, "n": 3})
+    assert answer.status_code == 403 and upstream_app.config["REQUESTS"] == []

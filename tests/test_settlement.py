@@ -187,9 +187,12 @@ def test_a_data_error_in_settlement_does_not_refund_on_an_aborted_transaction(fu
     """A non-transient error is not retried; the request's failure path must then not refund what
     was already charged (a refund on PostgreSQL's aborted transaction failed as well)."""
     user, token, payer = funded
+    real = charging.charge
 
     def bad(*args, **kwargs):
-        raise sa.exc.DataError("UPDATE users", {}, Exception("numeric value out of range"))
+        real(*args, **kwargs)
+        # A real failing statement: on PostgreSQL it aborts the transaction the charge ran in.
+        db.session.execute(sa.text("INSERT INTO users (username, password) VALUES ('x', NULL)"))
 
     monkeypatch.setattr(charging, "charge", bad)
     hold = Hold(payer, "req-data")
@@ -233,3 +236,31 @@ def test_with_a_logs_database_a_failed_log_commit_never_charges_twice(tmp_path):
     with application.app_context():
         for engine in set(db.engines.values()):
             engine.dispose()
+
+
+def test_a_refund_the_database_refuses_is_parked_and_given_back_later(funded, monkeypatch):
+    user, token, payer = funded
+    real, broken = charging.refund, [True]
+
+    def down(*args, **kwargs):
+        if broken[0]:
+            raise sa.exc.OperationalError("UPDATE users", {}, Exception("database is down"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(charging, "refund", down)
+    monkeypatch.setattr(settlement, "RETRY_DELAYS", (0.0,))
+    hold = Hold(payer, "req-refund")
+    hold.take(300)
+    hold.release()  # the request failed while the database was away: no exception, nothing lost
+    assert settlement.parked_count() == 1 and balances(user.id, token.id) == (9_700, 4_700, 300)
+    broken[0] = False
+    assert settlement.retry_parked() == 0
+    hold.release()
+    assert settlement.retry_parked() == 0
+    assert balances(user.id, token.id) == (10_000, 5_000, 0) and consume_logs() == []
+
+
+def test_a_hold_no_balance_column_could_hold_is_refused(funded):
+    _, _, payer = funded
+    with pytest.raises(InsufficientQuota):
+        Hold(payer).take(1 << 64)

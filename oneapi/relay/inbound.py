@@ -20,6 +20,8 @@ DEFAULT_MODELS = {
     RelayMode.AUDIO_TRANSLATION: "whisper-1",
 }
 MAX_TOKENS_LIMIT = (1 << 31) // 2
+MAX_CHOICES = 128
+"""OpenAI's limit on `n`; a larger `n` would also take holds past what a balance column can hold."""
 
 
 @dataclass
@@ -30,6 +32,8 @@ class Inbound:
     stream: bool
     max_tokens: int
     wants_usage: bool
+    choices: int = 1
+    """`n` of a chat or completions request: each choice can be `max_tokens` long."""
 
     def prompt_tokens(self, approximate: bool = False) -> int:
         body = self.body
@@ -70,7 +74,7 @@ def read_json(mode: RelayMode, path_model: str = "") -> Inbound:
         # Adaptors add include_usage to it; a string or a list there was a server error.
         raise invalid("field stream_options must be an object")
     wants_usage = stream and options is not None and options.get("include_usage") is True
-    return Inbound(mode, body, model, stream, max_tokens, wants_usage)
+    return Inbound(mode, body, model, stream, max_tokens, wants_usage, _choices(mode, body))
 
 
 def _validate(mode: RelayMode, body: dict[str, Any]) -> None:
@@ -83,9 +87,24 @@ def _validate(mode: RelayMode, body: dict[str, Any]) -> None:
 
 
 def _max_tokens(body: dict[str, Any]) -> int:
-    value = body.get("max_completion_tokens", body.get("max_tokens"))
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS_LIMIT:
-        raise invalid("max_tokens is invalid")
-    return value
+    """The larger of `max_completion_tokens` and `max_tokens`: the request is held for the longest
+    answer it may get, and a vendor that knows only one of the two fields reads that one."""
+    largest = 0
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS_LIMIT:
+            raise invalid(f"field {name} is invalid")
+        largest = max(largest, value)
+    return largest
+
+
+def _choices(mode: RelayMode, body: dict[str, Any]) -> int:
+    if mode not in (RelayMode.CHAT, RelayMode.COMPLETIONS) or body.get("n") is None:
+        return 1
+    value = body["n"]
+    # 0 is passed on as sent (the upstream says what it makes of it) and held as one choice.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_CHOICES:
+        raise invalid(f"field n must be an integer from 1 to {MAX_CHOICES}")
+    return max(value, 1)

@@ -16,9 +16,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from flask import Flask
+
+from oneapi.extensions import db
 from oneapi.relay.pricing import Price
 from oneapi.relay.tokenizer import count_text
-from oneapi.relay.usage import StreamState
+from oneapi.relay.usage import StreamState, Usage
+from oneapi.services.settlement import Hold
 
 FIRST_STEP_TOKENS = 16
 MAX_STEP_TOKENS = 4096
@@ -69,3 +73,32 @@ class Meter:
             self.step = min(self.step * 2, self.max_step)
             self.budget = self._budget()
         return True
+
+
+def meter_for(hold: Hold, price: Price, prompt_tokens: int, app: Flask) -> Meter:
+    """The meter of a request's hold, extending it in an app context of its own: a stream's
+    generator runs after the request's context is gone."""
+
+    def extend(amount: int) -> int:
+        with app.app_context():
+            try:
+                return hold.extend(amount)
+            finally:
+                db.session.remove()
+
+    return Meter(price, prompt_tokens, hold.held, extend)
+
+
+def delivered_usage(state: StreamState, completed: bool, prompt_tokens: int) -> Usage:
+    """What a stream is billed for: the upstream's usage when it completed and reported one; for any
+    other end, at least what was delivered (the larger of the reported and the counted output, so
+    usage a provider reports early never wins over the text that passed)."""
+    reported = state.usage if state.usage is not None and state.usage.total_tokens > 0 else None
+    if reported is not None and completed:
+        return reported
+    counted = count_text(state.text)
+    if reported is None:
+        return Usage(prompt_tokens, counted, "counted")
+    if counted > reported.completion_tokens:
+        return Usage(reported.prompt_tokens or prompt_tokens, counted, "counted")
+    return Usage(reported.prompt_tokens or prompt_tokens, reported.completion_tokens, reported.source)

@@ -30,7 +30,6 @@ from typing import Any
 import requests
 from flask import Flask, Response, current_app, g, request
 
-from oneapi.extensions import db
 from oneapi.relay import cache, channeltypes, health, selection
 from oneapi.relay.adaptors import get_adaptor
 from oneapi.relay.adaptors.base import Adaptor
@@ -40,7 +39,7 @@ from oneapi.relay.context import RelayContext, channel_config
 from oneapi.relay.errors import LocalError, UpstreamError, quota_refusal
 from oneapi.relay.http import send
 from oneapi.relay.inbound import Inbound, read_json
-from oneapi.relay.metering import Meter
+from oneapi.relay.metering import Meter, delivered_usage, meter_for
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.pricing import ANSWER_HOLD_MODES, ANSWER_HOLD_TOKENS, Price, price_for
 from oneapi.relay.scrub import Scrubber, scrubber_for
@@ -107,7 +106,7 @@ class JsonRelay:
     def _take_hold(self, attempt: Attempt) -> None:
         if self.inbound.mode in ANSWER_HOLD_MODES and not self.inbound.stream and not self.inbound.max_tokens:
             try:
-                self.hold.take(attempt.price.reservation(self.prompt_tokens, ANSWER_HOLD_TOKENS * self._choices()))
+                self.hold.take(attempt.price.reservation(self.prompt_tokens, ANSWER_HOLD_TOKENS * self.inbound.choices))
                 return
             except InsufficientQuota:
                 self.metered = True
@@ -136,11 +135,7 @@ class JsonRelay:
     # -- public hooks: what a request costs and how its answer is read --------------------------
     def reservation(self, attempt: Attempt) -> int:
         """The hold taken before the first upstream call (`max_tokens` is per choice: `n` of them)."""
-        return attempt.price.reservation(self.prompt_tokens, self.inbound.max_tokens * self._choices())
-
-    def _choices(self) -> int:
-        n = self.inbound.body.get("n")
-        return n if isinstance(n, int) and not isinstance(n, bool) and 1 < n <= 128 else 1
+        return attempt.price.reservation(self.prompt_tokens, self.inbound.max_tokens * self.inbound.choices)
 
     def cost(self, attempt: Attempt, usage: Usage) -> int:
         """The final charge for the delivered usage."""
@@ -177,7 +172,8 @@ class JsonRelay:
             usage = Usage(self.prompt_tokens, count_text(_reply_text(converted)), "counted")
         self.settle(attempt, usage, stream_end="")
         payload = raw if converted is parsed else json.dumps(converted, ensure_ascii=False).encode()
-        return Response(payload, status=response.status_code, mimetype="application/json")
+        return Response(attempt.scrub.mask(payload, error=False), status=response.status_code,
+                        mimetype="application/json")
 
     # -- channels -----------------------------------------------------------------------------
     def _candidates(self) -> list[cache.ChannelState]:
@@ -291,7 +287,8 @@ class JsonRelay:
             for choice in answer["choices"]:
                 choice["finish_reason"] = "length"
         self.settle(attempt, usage, stream_end="quota_exhausted" if end == "quota_exhausted" else "")
-        return Response(json.dumps(answer, ensure_ascii=False), status=200, mimetype="application/json")
+        payload = json.dumps(answer, ensure_ascii=False).encode()
+        return Response(attempt.scrub.mask(payload, error=False), status=200, mimetype="application/json")
 
     # -- billing ---------------------------------------------------------------------------------
     def settle(self, attempt: Attempt, usage: Usage, stream_end: str) -> int:
@@ -304,27 +301,11 @@ class JsonRelay:
         return self.hold.settle(self.cost(attempt, usage), record)
 
     def stream_usage(self, state: StreamState, end: str) -> Usage:
-        """What a stream is billed for: the upstream's usage for a completed stream that reported one;
-        for any other end, at least what was delivered."""
-        reported = state.usage if state.usage is not None and state.usage.total_tokens > 0 else None
-        if reported is not None and end == "completed":
-            return reported
-        counted = count_text(state.text)
-        if reported is None:
-            return Usage(self.prompt_tokens, counted, "counted")
-        if counted > reported.completion_tokens:
-            return Usage(reported.prompt_tokens or self.prompt_tokens, counted, "counted")
-        return Usage(reported.prompt_tokens or self.prompt_tokens, reported.completion_tokens, reported.source)
+        """What a stream that ended so is billed for (see `metering.delivered_usage`)."""
+        return delivered_usage(state, end == "completed", self.prompt_tokens)
 
     def meter(self, attempt: Attempt, app: Flask) -> Meter:
-        def extend(amount: int) -> int:
-            with app.app_context():
-                try:
-                    return self.hold.extend(amount)
-                finally:
-                    db.session.remove()
-
-        return Meter(attempt.price, self.prompt_tokens, self.hold.held, extend)
+        return meter_for(self.hold, attempt.price, self.prompt_tokens, app)
 
 
 def _can_serve(channel_type: int, mode: RelayMode) -> bool:

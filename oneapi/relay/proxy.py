@@ -21,6 +21,7 @@ from typing import Any
 import requests
 from flask import Flask, Response, current_app, g, request
 
+from oneapi import jsonbody
 from oneapi.extensions import db
 from oneapi.models import Channel, Role
 from oneapi.relay import cache, channeltypes
@@ -31,9 +32,9 @@ from oneapi.relay.context import RelayContext
 from oneapi.relay.errors import LocalError, quota_refusal
 from oneapi.relay.http import send
 from oneapi.relay.inbound import read_json
-from oneapi.relay.metering import Meter
+from oneapi.relay.metering import delivered_usage, meter_for
 from oneapi.relay.modes import RelayMode
-from oneapi.relay.pricing import ANSWER_HOLD_MODES, ANSWER_HOLD_TOKENS, Price, price_for
+from oneapi.relay.pricing import ANSWER_HOLD_MODES, ANSWER_HOLD_TOKENS, SOURCES, Price, price_for
 from oneapi.relay.scrub import Scrubber, scrubber_for
 from oneapi.relay.sse import SSEEvent, iter_events
 from oneapi.relay.tokenizer import count_text
@@ -50,6 +51,7 @@ DROPPED_RESPONSE_HEADERS = {"content-length", "transfer-encoding", "connection",
 USER_ENDPOINTS = {("POST", "chat/completions"): RelayMode.CHAT, ("POST", "completions"): RelayMode.COMPLETIONS,
                   ("POST", "embeddings"): RelayMode.EMBEDDINGS, ("POST", "moderations"): RelayMode.MODERATIONS,
                   ("GET", "models"): None}
+USER_HEADERS = {"content-type", "accept", "user-agent"}
 BINARY_TYPES = ("audio/", "image/", "video/", "application/octet-stream")
 
 
@@ -75,7 +77,7 @@ class Proxied:
             cost = self.price.cost(usage.prompt_tokens, usage.completion_tokens)
         else:
             cost = max(self.hold.held, 1)  # nothing to count: the hold, never 0
-        source = {"upstream": "上游", "counted": "本地计数"}.get(usage.source, usage.source)
+        source = SOURCES.get(usage.source, usage.source)
         record = ConsumeRecord(
             self.caller.user_id, self.caller.username, self.caller.token_name, self.model,
             f"代理：{self.what}，状态 {status}，用量：{source}", usage.prompt_tokens,
@@ -91,7 +93,7 @@ def relay_proxy(channel_id: str, target: str) -> Response:
     proxied = _open(caller, channel, path)
     try:
         upstream = send(current_app.config["ONEAPI"], request.method, _url(channel, path),
-                        data=request.get_data(), headers=_headers(channel), stream=True)
+                        data=request.get_data(), headers=_headers(caller, channel), stream=True)
     except BaseException:
         proxied.hold.release()
         raise
@@ -105,12 +107,16 @@ def _open(caller: Caller, channel: cache.ChannelState, path: str) -> Proxied:
     try:
         # Before the body is read and counted, as on the relay.
         settlement.require_funds(payer, caller.user_quota)
-        model, prompt, max_tokens, whole = _request_facts(caller, path)
+        model, prompt, max_tokens, choices, whole = _request_facts(caller, path)
         check_model_allowed(caller, model)
+        if caller.role < Role.ADMIN and model and not _serves(channel, caller.group, model):
+            # As on the relay: a channel serves the models its admin gave it, to its groups.
+            raise LocalError(403, f"该渠道不为当前分组 {caller.group} 提供模型 {model}", code="model_not_found")
         if caller.models and not model and request.method != "GET":
             raise LocalError(403, "该令牌只能用于指定模型，代理请求须在请求体中指明 model")
         price = price_for(model, channel.type, caller.group) if model else None
-        hold.take(price.reservation(prompt, ANSWER_HOLD_TOKENS if whole else max_tokens) if price else 0)
+        hold.take(price.reservation(prompt, ANSWER_HOLD_TOKENS * choices if whole else max_tokens * choices)
+                  if price else 0)
     except InsufficientQuota as exc:
         if whole:
             raise LocalError(403, "余额不足以预留完整回答的费用：请设置 max_tokens 或使用流式请求",
@@ -121,8 +127,8 @@ def _open(caller: Caller, channel: cache.ChannelState, path: str) -> Proxied:
                    time.monotonic())
 
 
-def _request_facts(caller: Caller, path: str) -> tuple[str, int, int, bool]:
-    """(model, prompt tokens, max_tokens, whether the whole answer must be held) of the request;
+def _request_facts(caller: Caller, path: str) -> tuple[str, int, int, int, bool]:
+    """(model, prompt tokens, max_tokens, choices, whether the whole answer must be held) of the request;
     users' requests are checked as the relay's. The proxy passes answers through as they come, so
     a non-stream answer without `max_tokens` cannot be metered: its payer must hold a whole one."""
     endpoint = (request.method, path.removeprefix("v1/"))
@@ -134,16 +140,17 @@ def _request_facts(caller: Caller, path: str) -> tuple[str, int, int, bool]:
         inbound = read_json(mode)
         whole = mode in ANSWER_HOLD_MODES and not inbound.stream and not inbound.max_tokens
         return (inbound.model, inbound.prompt_tokens(options.get_bool("ApproximateTokenEnabled")),
-                inbound.max_tokens, whole)
+                inbound.max_tokens, inbound.choices, whole)
     body = _json_body()
     model = body.get("model") if isinstance(body.get("model"), str) else ""
-    return model, 0, 0, False
+    return model, 0, 0, 1, False
 
 
 def _json_body() -> dict[str, Any]:
+    """An admin's body to any path, read for its model only: anything but a JSON object has none."""
     try:
-        body = json.loads(request.get_data() or b"{}")
-    except (ValueError, RecursionError):
+        body = jsonbody.parse(request.get_data() or b"{}")
+    except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
 
@@ -178,8 +185,14 @@ def _channel_for(caller: Caller, raw_id: str) -> cache.ChannelState:
     return channel
 
 
-def _headers(channel: cache.ChannelState) -> dict[str, str]:
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS}
+def _headers(caller: Caller, channel: cache.ChannelState) -> dict[str, str]:
+    """The client's headers for the upstream: an admin's all but the hop-by-hop and credential ones;
+    a user's only the few the relay's endpoints need, so that no user picks the organisation or
+    project of the channel's account (`OpenAI-Organization`) or turns on its paid betas."""
+    if caller.role >= Role.ADMIN:
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS}
+    else:
+        headers = {k: v for k, v in request.headers.items() if k.lower() in USER_HEADERS}
     headers.update(_credentials(channel))
     return headers
 
@@ -192,6 +205,10 @@ def _credentials(channel: cache.ChannelState) -> dict[str, str]:
                        channel_name=channel.name, base_url="", key=channel.key, model="", original_model="")
     adaptor_headers = get_adaptor(channel.type).request_headers(ctx)
     return {k: v for k, v in adaptor_headers.items() if k.lower() != "content-type"}
+
+
+def _serves(channel: cache.ChannelState, group: str, model: str) -> bool:
+    return any(candidate.id == channel.id for candidate in cache.channels_for(group, model))
 
 
 def _groups_of(channel_id: int) -> set[str]:
@@ -208,8 +225,11 @@ def _answer(proxied: Proxied, upstream: requests.Response) -> Response:
         proxied.hold.release()
         return Response(_masked(proxied, upstream), status=upstream.status_code, headers=headers)
     if "text/event-stream" in content_type:
-        app = current_app._get_current_object()
-        return Response(_events(proxied, upstream, app), status=upstream.status_code, headers=headers)
+        app, started = current_app._get_current_object(), []
+        answer = Response(_events(proxied, upstream, app, started), status=upstream.status_code, headers=headers)
+        # A client gone before the first byte: the generator never runs, so neither does its `finally`.
+        answer.call_on_close(lambda: None if started else _never_read(proxied, upstream, app))
+        return answer
     body = _masked(proxied, upstream)
     proxied.settle(_usage_of_body(proxied, body, content_type), upstream.status_code)
     return Response(body, status=upstream.status_code, headers=headers)
@@ -247,13 +267,13 @@ def _counted(proxied: Proxied, state: StreamState) -> Usage:
     return Usage(proxied.prompt_tokens, completion, "counted")
 
 
-def _events(proxied: Proxied, upstream: requests.Response, app: Flask) -> Iterator[bytes]:
+def _events(proxied: Proxied, upstream: requests.Response, app: Flask, started: list[bool]) -> Iterator[bytes]:
     """The upstream's SSE events, passed on one by one as each is complete (re-encoded, so that a
     stream cut for want of money never ends inside an event), read for usage and text on the way;
     metered like a relayed stream, and settled at the end however it ends."""
-    state = StreamState()
-    price = proxied.price
-    meter = Meter(price, proxied.prompt_tokens, proxied.hold.held, _extender(proxied.hold, app)) if price else None
+    started.append(True)
+    state, price = StreamState(), proxied.price
+    meter = meter_for(proxied.hold, price, proxied.prompt_tokens, app) if price else None
     completed, delivered = False, 0
     try:
         for event in iter_events(upstream.iter_content(chunk_size=None)):
@@ -266,36 +286,25 @@ def _events(proxied: Proxied, upstream: requests.Response, app: Flask) -> Iterat
             completed = True
     finally:
         upstream.close()
-        usage = state.usage if completed and state.usage is not None and state.usage.total_tokens else None
-        with app.app_context():
-            try:
-                proxied.settle(usage or _at_least_delivered(proxied, state), 200)
-            finally:
-                db.session.remove()
+        _settle_in(app, proxied, delivered_usage(state, completed, proxied.prompt_tokens))
+
+
+def _never_read(proxied: Proxied, upstream: requests.Response, app: Flask) -> None:
+    upstream.close()
+    _settle_in(app, proxied, Usage(proxied.prompt_tokens, 0, "counted"))
+
+
+def _settle_in(app: Flask, proxied: Proxied, usage: Usage) -> None:
+    with app.app_context():
+        try:
+            proxied.settle(usage, 200)
+        finally:
+            db.session.remove()
 
 
 def _encoded(event: SSEEvent) -> bytes:
     head = "" if event.event == "message" else f"event: {event.event}\n"
     return (head + "".join(f"data: {line}\n" for line in event.data.split("\n")) + "\n").encode()
-
-
-def _at_least_delivered(proxied: Proxied, state: StreamState) -> Usage:
-    counted = _counted(proxied, state)
-    reported = state.usage
-    if reported is None or reported.completion_tokens < counted.completion_tokens:
-        return counted
-    return Usage(reported.prompt_tokens or proxied.prompt_tokens, reported.completion_tokens)
-
-
-def _extender(hold: Hold, app: Flask):
-    def extend(amount: int) -> int:
-        with app.app_context():
-            try:
-                return hold.extend(amount)
-            finally:
-                db.session.remove()
-
-    return extend
 
 
 def _note_sse(data: str, state: StreamState) -> None:

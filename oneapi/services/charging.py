@@ -115,6 +115,7 @@ COUNT_CHANNEL_USE = sa.update(_channels).where(_channels.c.id == sa.bindparam("c
 USER_QUOTA = sa.select(_users.c.quota).where(_users.c.id == _uid)
 TOKEN_REMAIN = sa.select(_tokens.c.remain_quota).where(_tokens.c.id == _tid)
 MAX_EXTEND_ROUNDS = 4
+MAX_QUOTA = (1 << 63) - 1
 
 
 def _run(statement: sa.Executable, **params: int) -> int:
@@ -123,6 +124,8 @@ def _run(statement: sa.Executable, **params: int) -> int:
 
 def _take(payer: Payer, amount: int) -> str:
     """Take from both balances in the open transaction; the name of the one that fell short, or ""."""
+    if amount > MAX_QUOTA:
+        return "user"  # no balance column holds that much (and the statement would fail on it)
     guard = max(amount, 1)
     if _run(TAKE_USER, uid=payer.user_id, amt=amount, guard=guard) != 1:
         return "user"

@@ -80,18 +80,14 @@ class Hold:
         return taken
 
     def release(self) -> None:
-        """Give the whole hold back (the request failed); nothing happens once the hold has ended."""
+        """Give the whole hold back (the request failed), exactly once; nothing happens once the hold
+        has ended. A refund the database refuses is parked and retried like a settlement."""
         if self.ended:
             return
         db.session.rollback()
         self.ended = "released"
-        try:
-            charging.refund(self.payer, self.held)
-        except sa_exc.SQLAlchemyError:
-            db.session.rollback()
-            log.error("refund of request %s failed: user #%s key #%s is owed %s", self.request_id,
-                      self.payer.user_id, self.payer.token_id, self.held)
-            raise
+        if not _attempt(self, None):
+            _park(self, None)
 
     def settle(self, cost: int, record: ConsumeRecord | None) -> int:
         """Charge `cost` in full and write the consume log row, exactly once; returns the charge.
@@ -134,6 +130,11 @@ def _attempt(hold: Hold, record: ConsumeRecord | None) -> bool:
 
 
 def _write(hold: Hold, record: ConsumeRecord | None) -> None:
+    if hold.ended == "released":
+        if not hold._money_done:
+            charging.refund(hold.payer, hold.held)
+        hold._money_done = True
+        return
     logged = record is not None and options.get_bool("LogConsumeEnabled")
     shared = _logs_share_main()
     if not hold._money_done:

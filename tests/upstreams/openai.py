@@ -3,14 +3,15 @@ wire format: JSON, or SSE chunks ending in `data: [DONE]`, with a usage chunk wh
 `stream_options.include_usage` is set.
 
 Behaviour by model name: `…-429` rate limited, `…-500` server error, `…-401` invalid key, `…-html` an
-HTML 502 page, `…-leak` a 500 naming the key and host, `…-leak401` a 401 naming the key, `…-broken` a
-stream that dies after two chunks, `…-leakstream` an error event naming the key and host after two
-chunks, `…-earlyusage` the running usage on every chunk, `…-long` an answer of LONG_WORDS words unless
-`max_tokens` cuts it, `…-quota` OpenAI's 429 insufficient_quota, `…-402` DeepSeek's 402 "Insufficient
-Balance", `…-echo400` / `…-echo500` a 400 invalid_request_error / a plain-text 500 quoting the last
-message's content back (as providers quote invalid input); otherwise a reply of `words` words ("w0 w1
-…"), with usage prompt_tokens=`prompt_tokens` and completion_tokens=len(words). Like OpenAI, every reply
-stops at `max_completion_tokens` / `max_tokens` words.
+HTML 502 page, `…-leak` a 500 naming the key and host, `…-leak401` a 401 naming the key, `…-echokey` a
+200 answer quoting the key, `…-broken` a stream that dies after two chunks, `…-leakstream` an error
+event naming the key and host after two chunks, `…-earlyusage` the running usage on every chunk,
+`…-long` an answer of LONG_WORDS words unless `max_tokens` cuts it, `…-quota` OpenAI's 429
+insufficient_quota, `…-402` DeepSeek's 402 "Insufficient Balance", `…-echo400` / `…-echo500` a 400
+invalid_request_error / a plain-text 500 quoting the last message's content back (as providers quote
+invalid input); otherwise a reply of `words` words ("w0 w1 …"), with usage prompt_tokens=`prompt_tokens`
+and completion_tokens=len(words). Like OpenAI, every reply stops at `max_completion_tokens` /
+`max_tokens` words.
 """
 
 from __future__ import annotations
@@ -167,6 +168,9 @@ def _words(app: Flask, body: dict[str, Any] | None = None, model: str = "") -> l
 def _completion(app: Flask, kind: str, model: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     words = _words(app, body, model)
     text = "".join(words)
+    if model.endswith("-echokey"):
+        # A misconfigured proxy in front of a provider that answers with the request's headers.
+        text += "debug: Authorization=" + request.headers.get("Authorization", "")
     usage = {"prompt_tokens": app.config["PROMPT_TOKENS"], "completion_tokens": len(words),
              "total_tokens": app.config["PROMPT_TOKENS"] + len(words)}
     if kind == "completions":
@@ -216,6 +220,9 @@ def _stream(app: Flask, kind: str, body: dict[str, Any], model: str) -> Response
                     yield f"data: {json.dumps({'error': error})}\n\n".encode()
                     return
                 yield chunk({"content": word}, text=word)
+            if model.endswith("-echokey"):
+                echo = "debug: Authorization=Bearer " + request_key
+                yield chunk({"content": echo}, text=echo)
             yield chunk({}, "stop")
             if include_usage:
                 usage = {"prompt_tokens": app.config["PROMPT_TOKENS"], "completion_tokens": len(words),
