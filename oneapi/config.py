@@ -70,6 +70,10 @@ ENV_VARS: tuple[EnvVar, ...] = (
     _var("GEMINI_SAFETY_SETTING", str, "BLOCK_NONE", "Gemini safety threshold."),
     _var("GEMINI_VERSION", str, "v1", "Gemini API version when the channel sets none; when unset, `v1beta` "
          "(which serves every current model) rather than One API's `v1`."),
+    _var("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", str, "", "AWS Bedrock endpoint for channels without a base URL "
+         "(the AWS SDKs' variable; e.g. a VPC endpoint or a local mock)."),
+    _var("AWS_ENDPOINT_URL", str, "", "Every AWS service's endpoint, when the Bedrock one is not set (the AWS SDKs' "
+         "variable)."),
     _var("THEME", str, "default", "Console theme (template folder)."),
     _var("GLOBAL_API_RATE_LIMIT", int, 480, "Requests per IP per 180 s on `/api` (0 = off)."),
     _var("GLOBAL_WEB_RATE_LIMIT", int, 240, "Requests per IP per 180 s on web pages (0 = off)."),

@@ -98,6 +98,7 @@ EN: dict[str, str] = {
     "日期格式无效": "Invalid date",
     "{feature} 尚未实现": "{feature} is not available yet",
     "尚未实现": "Not implemented yet",
+    "渠道类型 {type} 不支持余额查询": "Balance queries are not supported for the channel type {type}",
     "记录不存在": "Record not found",
     "请求过于频繁，请稍后再试": "Too many requests, please try again later",
     "内部错误，请查看服务器日志": "Internal error, see the server log",

@@ -67,6 +67,21 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
+def _handler_class():
+    from gevent.pywsgi import WSGIHandler
+
+    class Handler(WSGIHandler):
+        """Puts the client's socket in the environ, so that the relay can tell while it waits on a
+        provider's asynchronous task whether the client is still there."""
+
+        def get_environ(self):
+            environ = super().get_environ()
+            environ["oneapi.client_socket"] = self.socket
+            return environ
+
+    return Handler
+
+
 def serve(config, host: str, port: int) -> None:
     from gevent.pywsgi import WSGIServer
 
@@ -81,7 +96,8 @@ def serve(config, host: str, port: int) -> None:
     app.config["ONEAPI_START_TIME"] = int(time.time())
     start_background_tasks(app)
     freeze_startup_objects()
-    server = WSGIServer(listener(host, port), app, log=None, error_log=logging.getLogger("oneapi.wsgi"))
+    server = WSGIServer(listener(host, port), app, log=None, error_log=logging.getLogger("oneapi.wsgi"),
+                        handler_class=_handler_class())
     stop_on_signals(server, app)
     log.info("One API for Python %s listening on http://%s:%d", __version__, host, port)
     server.serve_forever()

@@ -137,7 +137,7 @@ def test_unsupported_type_says_not_implemented(mock):
     ch = channel(base, "openai", 3)  # Azure
     with pytest.raises(balances.BalanceError) as caught:
         balances.update_balance(ch.id)
-    assert caught.value.text() == "Azure 余额查询 尚未实现"
+    assert caught.value.text() == "渠道类型 Azure 不支持余额查询"
     assert mock[0].config["REQUESTS"] == []
 
 
@@ -167,7 +167,7 @@ def test_balance_route_answers_in_one_api_shape(mock, admin_client):
     assert body["success"] is True and body["message"] == ""
     assert body["balance"] == pytest.approx(17.5)
     refused = admin_client.get(f"/api/channel/update_balance/{channel(base, 'x', 3).id}").json
-    assert refused == {"success": False, "message": "Azure 余额查询 尚未实现"}
+    assert refused == {"success": False, "message": "渠道类型 Azure 不支持余额查询"}
 
 
 def test_update_all_route_reports_how_many_were_updated(mock, admin_client):

@@ -102,3 +102,15 @@ def test_sqlite_uses_one_connection_under_gevent(monkeypatch):
     assert engine_options("postgresql+psycopg2://u@h/db", config)["pool_size"] == 10
     monkeypatch.setattr(monkey, "is_module_patched", lambda name: False)
     assert engine_options("sqlite:////tmp/x.db", config)["pool_size"] == 10
+
+
+@pytest.mark.parametrize(("env", "endpoint"), [
+    ({}, None),
+    ({"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"}, "http://127.0.0.1:4566"),
+    ({"AWS_ENDPOINT_URL": "http://a", "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://b"}, "http://b"),
+])
+def test_the_aws_sdk_endpoint_variables_reach_every_bedrock_request(env, endpoint):
+    from oneapi.relay.context import channel_config
+
+    merged = channel_config({"region": "us-east-1"}, "", Config.from_env(env))
+    assert merged.get("aws_endpoint_url") == endpoint

@@ -252,9 +252,10 @@ def test_a_model_only_unsupported_channels_serve_gets_their_reason(client, upstr
     answer = call(client, token, {"model": "text-embedding-3-small", "input": "x"}, "/v1/embeddings")
     assert answer.status_code == 400 and answer.json["error"]["code"] == "do_request_failed"
     assert "embeddings" in answer.json["error"]["message"]
-    channel(upstream[1], type=15, models="ernie-4.0-8k")
-    baidu = call(client, token, {"model": "ernie-4.0-8k", "messages": [{"role": "user", "content": "hi"}]})
-    assert baidu.status_code == 501 and "not supported yet" in baidu.json["error"]["message"]
+    # Anthropic's channels serve chat only: an image request for their model is refused, not sent.
+    channel(upstream[1], type=14, models="claude-3-5-haiku-20241022")
+    image = call(client, token, {"model": "claude-3-5-haiku-20241022", "prompt": "a cat"}, "/v1/images/generations")
+    assert image.status_code == 400 and "images" in image.json["error"]["message"]
 
 
 @pytest.mark.parametrize("body, words", [({"model": 4, "messages": []}, "must be a string"),

@@ -1,10 +1,16 @@
-"""One API's channel types: their integer ids, console labels, default base URLs (§7.1) and the
-config keys that hold credentials."""
+"""The channel-type registry: One API's type ids (§7.1) and, for each, one `TypeSpec` declared next
+to its adaptor: labels, base URL, key format, form fields, modes, models and balance.
+
+Everything else (the relay, `/api/models`, `/v1/models`, the console's channel form, balances, the
+type-id validation) reads these declarations; nothing else spells a type's facts.
+"""
 
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple
+from dataclasses import dataclass
+
+from oneapi.relay.modes import RelayMode
 
 
 class ChannelType(enum.IntEnum):
@@ -62,78 +68,172 @@ class ChannelType(enum.IntEnum):
     GEMINI_OPENAI_COMPATIBLE = 51
 
 
-# Keys of a channel's `config` JSON that hold credentials: AWS's secret access key and Vertex AI's
-# service-account (ADC) JSON. Write-only, like the channel key: never shown back, and an empty value
-# in an update keeps the saved one.
-SECRET_CONFIG_KEYS = frozenset({"sk", "vertex_ai_adc"})
+@dataclass(frozen=True)
+class Text:
+    """A console text in both languages (Chinese first, as One API's UI)."""
+
+    zh: str
+    en: str = ""
+
+    def get(self, language: str) -> str:
+        return self.en or self.zh if language == "en" else self.zh
+
+    def __bool__(self) -> bool:
+        return bool(self.zh or self.en)
 
 
-class TypeInfo(NamedTuple):
-    label: str
+NO_TEXT = Text("")
+
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One key of a channel's `config` JSON that the channel form asks for."""
+
+    key: str
+    label: Text
+    placeholder: str = ""
+    secret: bool = False
+    """Write-only (AWS's secret key, Vertex's ADC JSON): never shown back; empty keeps the saved value."""
+    required: bool = True
+    multiline: bool = False
+    hint: Text = NO_TEXT
+    json_object: bool = False
+    """The value must be a JSON object (Vertex's ADC)."""
+
+
+@dataclass(frozen=True)
+class OtherField:
+    """What the legacy `other` column holds for the type (Azure's API version, Spark's version …)."""
+
+    name: str
+    label: Text
+    placeholder: str = ""
+    hint: Text = NO_TEXT
+    default: str = ""
+    """Saved when the input is left empty."""
+
+
+@dataclass(frozen=True)
+class Balance:
+    """How the channel's balance is read: the services' reader of that name, the host it asks when the
+    channel has no base URL, and how the console shows the amount."""
+
+    reader: str
     base_url: str
+    unit: str = "$"
+    """`$`, `¥`, `¥/10000` (OpenAI-SB counts ten-thousandths of a yuan) or `` (a bare number)."""
+    field: str = ""
+    """The reader's argument, where one reader serves several types (the credit-grants field)."""
+
+    def display(self, amount: float) -> str:
+        if self.unit == "¥/10000":
+            return f"¥{amount / 10000:.2f}"
+        return f"{self.unit}{amount:.2f}"
 
 
-T = ChannelType
-INFO: dict[ChannelType, TypeInfo] = {
-    T.UNKNOWN: TypeInfo("Unknown", ""),
-    T.OPENAI: TypeInfo("OpenAI", "https://api.openai.com"),
-    T.API2D: TypeInfo("代理：API2D", "https://oa.api2d.net"),
-    T.AZURE: TypeInfo("Azure", ""),
-    T.CLOSEAI: TypeInfo("代理：CloseAI", "https://api.closeai-proxy.xyz"),
-    T.OPENAI_SB: TypeInfo("代理：OpenAI-SB", "https://api.openai-sb.com"),
-    T.OPENAI_MAX: TypeInfo("代理：OpenAI Max", "https://api.openaimax.com"),
-    T.OHMYGPT: TypeInfo("代理：OhMyGPT", "https://api.ohmygpt.com"),
-    T.CUSTOM: TypeInfo("自定义渠道", ""),
-    T.AILS: TypeInfo("代理：AI.LS", "https://api.caipacity.com"),
-    T.AIPROXY: TypeInfo("代理：AI Proxy", "https://api.aiproxy.io"),
-    T.PALM: TypeInfo("PaLM2", "https://generativelanguage.googleapis.com"),
-    T.API2GPT: TypeInfo("代理：API2GPT", "https://api.api2gpt.com"),
-    T.AIGC2D: TypeInfo("代理：AIGC2D", "https://api.aigc2d.com"),
-    T.ANTHROPIC: TypeInfo("Anthropic", "https://api.anthropic.com"),
-    T.BAIDU: TypeInfo("百度文心千帆", "https://aip.baidubce.com"),
-    T.ZHIPU: TypeInfo("智谱 ChatGLM", "https://open.bigmodel.cn"),
-    T.ALI: TypeInfo("阿里通义千问", "https://dashscope.aliyuncs.com"),
-    T.XUNFEI: TypeInfo("讯飞星火认知", ""),
-    T.AI360: TypeInfo("360 智脑", "https://ai.360.cn"),
-    T.OPENROUTER: TypeInfo("OpenRouter", "https://openrouter.ai/api"),
-    T.AIPROXY_LIBRARY: TypeInfo("知识库：AI Proxy", "https://api.aiproxy.io"),
-    T.FASTGPT: TypeInfo("知识库：FastGPT", "https://fastgpt.run/api/openapi"),
-    T.TENCENT: TypeInfo("腾讯混元", "https://hunyuan.tencentcloudapi.com"),
-    T.GEMINI: TypeInfo("Gemini", "https://generativelanguage.googleapis.com"),
-    T.MOONSHOT: TypeInfo("Moonshot AI", "https://api.moonshot.cn"),
-    T.BAICHUAN: TypeInfo("百川大模型", "https://api.baichuan-ai.com"),
-    T.MINIMAX: TypeInfo("MiniMax", "https://api.minimax.chat"),
-    T.MISTRAL: TypeInfo("Mistral AI", "https://api.mistral.ai"),
-    T.GROQ: TypeInfo("Groq", "https://api.groq.com/openai"),
-    T.OLLAMA: TypeInfo("Ollama", "http://localhost:11434"),
-    T.LINGYIWANWU: TypeInfo("零一万物", "https://api.lingyiwanwu.com"),
-    T.STEPFUN: TypeInfo("阶跃星辰", "https://api.stepfun.com"),
-    T.AWS_CLAUDE: TypeInfo("AWS", ""),
-    T.COZE: TypeInfo("Coze", "https://api.coze.com"),
-    T.COHERE: TypeInfo("Cohere", "https://api.cohere.ai"),
-    T.DEEPSEEK: TypeInfo("DeepSeek", "https://api.deepseek.com"),
-    T.CLOUDFLARE: TypeInfo("Cloudflare", "https://api.cloudflare.com"),
-    T.DEEPL: TypeInfo("DeepL", "https://api-free.deepl.com"),
-    T.TOGETHER_AI: TypeInfo("together.ai", "https://api.together.xyz"),
-    T.DOUBAO: TypeInfo("字节火山引擎", "https://ark.cn-beijing.volces.com"),
-    T.NOVITA: TypeInfo("Novita", "https://api.novita.ai/v3/openai"),
-    T.VERTEX_AI: TypeInfo("VertexAI", ""),
-    T.PROXY: TypeInfo("Proxy", ""),
-    T.SILICONFLOW: TypeInfo("SiliconFlow", "https://api.siliconflow.cn"),
-    T.XAI: TypeInfo("xAI", "https://api.x.ai"),
-    T.REPLICATE: TypeInfo("Replicate", "https://api.replicate.com/v1/models/"),
-    T.BAIDU_V2: TypeInfo("百度文心千帆 V2", "https://qianfan.baidubce.com"),
-    T.XUNFEI_V2: TypeInfo("讯飞星火认知 V2", "https://spark-api-open.xf-yun.com"),
-    T.ALI_BAILIAN: TypeInfo("阿里云百炼", "https://dashscope.aliyuncs.com"),
-    T.OPENAI_COMPATIBLE: TypeInfo("OpenAI 兼容", ""),
-    T.GEMINI_OPENAI_COMPATIBLE: TypeInfo("Gemini (OpenAI)", "https://generativelanguage.googleapis.com/v1beta/openai/"),
-}
+@dataclass(frozen=True)
+class TypeSpec:
+    """Everything about one channel type, declared once next to its adaptor (`adaptors.register`)."""
+
+    id: ChannelType
+    label: Text
+    """One API's console label and our English one."""
+    modes: frozenset[RelayMode]
+    models: tuple[str, ...] = ()
+    """Built-in model list: `/api/models`, "fill models"; `/v1/models` when `owner` is set."""
+    owner: str = ""
+    """`owned_by` in `/v1/models`; empty keeps the type's list out of it (One API's catalogue)."""
+    base_url: str = ""
+    base_url_input: str = "proxy"
+    """Which base URL input the form shows: proxy (optional mirror), azure, custom, compatible
+    (required), fastgpt, none."""
+    key_format: str = ""
+    """The key's shape (`APIKey|SecretKey` …); empty: the provider's API key as it is."""
+    key_hint: Text = NO_TEXT
+    key_input: bool = True
+    """False where the key is built from the config (AWS, Vertex), as One API's form does."""
+    key_from: tuple[str, ...] = ()
+    """The config keys joined with `|` into the key when there is no key input (default: all)."""
+    other: OtherField | None = None
+    config: tuple[ConfigField, ...] = ()
+    notice: Text = NO_TEXT
+    """A remark the form shows for the type (what the model name means, a retired API …)."""
+    balance: Balance | None = None
+    vendor: bool = False
+    """An OpenAI-compatible vendor: its list comes after every provider's own in `/v1/models`, in
+    One API's order (so `llama3-8b-8192` is AWS's, not Groq's)."""
+    models_required: bool = True
+    """Whether a channel of the type must list models (a Proxy channel serves paths, not models)."""
+
+    @property
+    def base_url_required(self) -> bool:
+        return self.base_url_input in ("azure", "custom", "compatible", "target")
+
+    @property
+    def secret_config(self) -> frozenset[str]:
+        return frozenset(f.key for f in self.config if f.secret)
+
+    def serves(self, mode: RelayMode) -> bool:
+        return mode in self.modes
+
+
+_TYPES: dict[int, TypeSpec] = {}
+
+
+def declare(spec: TypeSpec) -> TypeSpec:
+    """Add a channel type to the registry (an adaptor module does, when `adaptors.register` runs)."""
+    if int(spec.id) in _TYPES:
+        raise RuntimeError(f"channel type {int(spec.id)} declared twice")
+    _TYPES[int(spec.id)] = spec
+    return spec
+
+
+def known(channel_type: object) -> bool:
+    """Whether `channel_type` is the id of a declared channel type."""
+    _loaded()
+    return isinstance(channel_type, int) and not isinstance(channel_type, bool) and channel_type in _TYPES
+
+
+def spec(channel_type: int) -> TypeSpec | None:
+    _loaded()
+    return _TYPES.get(channel_type)
+
+
+def specs() -> list[TypeSpec]:
+    """Every declared type, by id."""
+    _loaded()
+    return [_TYPES[key] for key in sorted(_TYPES)]
+
+
+def label(channel_type: int, language: str = "zh") -> str:
+    found = spec(channel_type)
+    return found.label.get(language) if found else f"#{channel_type}"
+
+
+def secret_config_keys() -> frozenset[str]:
+    """Config keys that are write-only in any type."""
+    return frozenset(key for s in specs() for key in s.secret_config)
+
+
+def config_keys() -> tuple[str, ...]:
+    """Every config key some type's form asks for, in first-seen order."""
+    seen: dict[str, None] = {}
+    for s in specs():
+        for f in s.config:
+            seen.setdefault(f.key, None)
+    return tuple(seen)
 
 
 def base_url(channel_type: int, channel_base_url: str | None) -> str:
     """The channel's own base URL (mirrors, proxies) or the type's default, without a trailing slash."""
     url = (channel_base_url or "").strip()
     if not url:
-        info = INFO.get(ChannelType(channel_type)) if channel_type in ChannelType._value2member_map_ else None
-        url = info.base_url if info else ""
+        found = spec(channel_type)
+        url = found.base_url if found else ""
     return url.rstrip("/")
+
+
+def _loaded() -> None:
+    # The adaptor modules declare the types; importing the package loads them all.
+    if not _TYPES:
+        import oneapi.relay.adaptors  # noqa: F401

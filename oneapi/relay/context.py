@@ -38,6 +38,11 @@ class RelayContext:
     token_id: int = 0
     token_name: str = ""
     group: str = "default"
+    credential: str = ""
+    """The channel's short-lived credential (`Adaptor.credential`), filled in by the pipeline."""
+    request_body: dict[str, Any] = field(default_factory=dict)
+    """The client's request body as it came (read it, never change it): for answers whose usage
+    derives from the request (DeepL bills the source text's bytes)."""
 
 
 def channel_config(channel_config_json: dict[str, Any], other: str, config: Any) -> dict[str, Any]:
@@ -54,4 +59,7 @@ def channel_config(channel_config_json: dict[str, Any], other: str, config: Any)
         merged.setdefault("gemini_version", config.gemini_version)
     merged.setdefault("gemini_safety_setting", config.gemini_safety_setting)
     merged.setdefault("enforce_include_usage", config.enforce_include_usage)
+    aws_endpoint = config.aws_endpoint_url_bedrock_runtime or config.aws_endpoint_url
+    if aws_endpoint:
+        merged.setdefault("aws_endpoint_url", aws_endpoint)
     return merged

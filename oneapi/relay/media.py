@@ -93,9 +93,18 @@ class ImageRelay(JsonRelay):
         return f"倍率：{attempt.price.model_ratio:.2f} × {attempt.price.group_ratio:.2f}，{self.n} × {self.size}"
 
     def answer(self, attempt: Attempt, response: requests.Response) -> Response:
+        """The adaptor's OpenAI images answer (OpenAI's own passes byte for byte); charged only once
+        the answer is read as one, so an asynchronous task that failed costs nothing."""
         raw = response.content
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            raise UpstreamError(502, "upstream answered invalid JSON", code="unmarshal_response_body_failed",
+                                connection=True) from None
+        converted, _usage = attempt.adaptor.convert_response(parsed, attempt.ctx)
+        payload = raw if converted is parsed else json.dumps(converted, ensure_ascii=False).encode()
         self.settle(attempt, Usage(0, 0), stream_end="")
-        return Response(raw, status=response.status_code, mimetype="application/json")
+        return Response(payload, status=response.status_code, mimetype="application/json")
 
 
 class SpeechRelay(JsonRelay):

@@ -23,6 +23,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import select
+import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,22 +32,22 @@ from typing import Any
 import requests
 from flask import Flask, Response, current_app, g, request
 
-from oneapi.relay import cache, channeltypes, health, selection
+from oneapi.relay import cache, channeltypes, health, selection, upstream
 from oneapi.relay.adaptors import get_adaptor
 from oneapi.relay.adaptors.base import Adaptor
 from oneapi.relay.assemble import assemble, parse_chunk
 from oneapi.relay.auth import Caller, authenticate, check_model_allowed
 from oneapi.relay.context import RelayContext, channel_config
 from oneapi.relay.errors import LocalError, UpstreamError, quota_refusal
-from oneapi.relay.http import send
 from oneapi.relay.inbound import Inbound, read_json
 from oneapi.relay.metering import Meter, delivered_usage, meter_for
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.pricing import ANSWER_HOLD_MODES, ANSWER_HOLD_TOKENS, Price, price_for
 from oneapi.relay.scrub import Scrubber, scrubber_for
-from oneapi.relay.sse import iter_events, iter_ndjson
+from oneapi.relay.sse import reader
 from oneapi.relay.streaming import finish_upstream, never_read, stream_body
 from oneapi.relay.tokenizer import count_text
+from oneapi.relay.upstream import ClientGone
 from oneapi.relay.usage import StreamState, Usage
 from oneapi.services import options, settlement
 from oneapi.services.charging import InsufficientQuota, Payer
@@ -120,6 +122,9 @@ class JsonRelay:
             except UpstreamError as exc:
                 # The disable reason is stored and shown to admins: never with the key an upstream echoed.
                 exc.message = attempt.scrub.without_key(exc.message)
+                if exc.status == 401:
+                    # Also when the provider said so in a 200 body (Baidu): the credential is spent.
+                    upstream.forget(attempt.ctx)
                 health.record_failure(attempt.channel.id, exc)
                 self.failed.append(attempt.channel.id)
                 nxt = self._next_channel(exc, attempt, candidates, retries)
@@ -170,6 +175,9 @@ class JsonRelay:
         converted, usage = attempt.adaptor.convert_response(parsed, attempt.ctx)
         if usage is None or usage.total_tokens == 0:
             usage = Usage(self.prompt_tokens, count_text(_reply_text(converted)), "counted")
+            if isinstance(converted, dict) and not converted.get("usage") and "choices" in converted:
+                # The client sees what it is billed for, counted here when the provider said nothing.
+                converted = {**converted, "usage": usage.as_openai()}
         self.settle(attempt, usage, stream_end="")
         payload = raw if converted is parsed else json.dumps(converted, ensure_ascii=False).encode()
         return Response(attempt.scrub.mask(payload, error=False), status=response.status_code,
@@ -221,29 +229,32 @@ class JsonRelay:
             path=request.full_path.rstrip("?"), headers=_forwardable_headers(),
             client_wants_usage=self.inbound.wants_usage, prompt_tokens=self.prompt_tokens,
             request_id=g.get("request_id", ""), user_id=self.caller.user_id, token_id=self.caller.token_id,
-            token_name=self.caller.token_name, group=self.caller.group)
+            token_name=self.caller.token_name, group=self.caller.group, request_body=self.inbound.body)
         scrub = scrubber_for(channel.key, base_url, self.caller.role < 10)
         return Attempt(channel, ctx, adaptor, price_for(model, channel.type, self.caller.group), scrub)
 
     # -- the upstream call -----------------------------------------------------------------------
     def _call(self, attempt: Attempt) -> Response:
+        attempt.ctx = upstream.with_credential(self.config, attempt.adaptor, attempt.ctx)
         data, extra_headers = self.encode(self.upstream_body(attempt))
         headers = {**attempt.adaptor.request_headers(attempt.ctx), **extra_headers}
-        response = send(self.config, "POST", attempt.adaptor.request_url(attempt.ctx), data=data, headers=headers,
-                        stream=attempt.ctx.stream or self.streams_bytes)
-        if not 200 <= response.status_code < 300:
-            error = attempt.adaptor.convert_error(response.status_code, response.content, attempt.ctx)
-            response.close()
-            raise error
-        if attempt.ctx.stream and "json" in response.headers.get("Content-Type", "") \
+        stream = attempt.adaptor.upstream_stream(attempt.ctx) or self.streams_bytes
+        try:
+            response, streamed = upstream.exchange(self.config, attempt.adaptor, attempt.ctx, data, headers,
+                                                   stream=stream, client_gone=_client_gone)
+        except ClientGone:
+            raise LocalError(499, "the client closed the request", code="client_gone") from None
+        simulated = attempt.adaptor.stream_format == "json"
+        if streamed and attempt.adaptor.stream_format == "sse" and "json" in response.headers.get("Content-Type", "") \
                 and "stream" not in response.headers.get("Content-Type", ""):
-            # A JSON body to a stream request is an error answer whatever its status says.
+            # A JSON body where events were due is an error answer whatever its status says (an NDJSON
+            # stream is `application/x-ndjson`: events themselves).
             error = attempt.adaptor.convert_error(502, response.content, attempt.ctx)
             response.close()
             raise error
-        if self.metered:
+        if self.metered or (attempt.adaptor.always_streams and not self.inbound.stream):
             return self._metered_answer(attempt, response)
-        if attempt.ctx.stream:
+        if attempt.ctx.stream and (streamed or simulated):
             return self._stream(attempt, response)
         return self.answer(attempt, response)
 
@@ -264,9 +275,8 @@ class JsonRelay:
         state, chunks, end, delivered = StreamState(), [], "upstream_closed", 0
         meter = self.meter(attempt, current_app._get_current_object())
         raw = response.iter_content(chunk_size=None)
-        reader = iter_ndjson if attempt.adaptor.stream_format == "ndjson" else iter_events
         try:
-            for item in attempt.adaptor.convert_stream(reader(raw), attempt.ctx, state):
+            for item in attempt.adaptor.convert_stream(reader(attempt.adaptor.stream_format)(raw), attempt.ctx, state):
                 chunk = parse_chunk(item)
                 if chunk is not None and isinstance(chunk.get("error"), dict):
                     raise attempt.adaptor.convert_error(502, json.dumps(chunk).encode(), attempt.ctx)
@@ -306,6 +316,19 @@ class JsonRelay:
 
     def meter(self, attempt: Attempt, app: Flask) -> Meter:
         return meter_for(self.hold, attempt.price, self.prompt_tokens, app)
+
+
+def _client_gone() -> bool:
+    """Whether the client closed its connection (checked while an asynchronous task is polled): the
+    gevent server puts the client's socket in the environ (`server.Handler`)."""
+    sock = request.environ.get("oneapi.client_socket")
+    if sock is None:
+        return False
+    try:
+        ready, _, _ = select.select([sock], [], [], 0)
+        return bool(ready) and sock.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 def _can_serve(channel_type: int, mode: RelayMode) -> bool:

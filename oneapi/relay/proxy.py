@@ -27,7 +27,6 @@ from oneapi.models import Channel, Role
 from oneapi.relay import cache, channeltypes
 from oneapi.relay.adaptors import get_adaptor
 from oneapi.relay.auth import Caller, authenticate, check_model_allowed
-from oneapi.relay.channeltypes import ChannelType
 from oneapi.relay.context import RelayContext
 from oneapi.relay.errors import LocalError, quota_refusal
 from oneapi.relay.http import send
@@ -198,9 +197,7 @@ def _headers(caller: Caller, channel: cache.ChannelState) -> dict[str, str]:
 
 
 def _credentials(channel: cache.ChannelState) -> dict[str, str]:
-    """The channel's own way of presenting its key; a Proxy-type channel's key is the header value."""
-    if channel.type == ChannelType.PROXY:
-        return {"Authorization": channel.key}
+    """The channel's own way of presenting its key (a Proxy-type channel's key is the header value)."""
     ctx = RelayContext(mode=RelayMode.PROXY, channel_id=channel.id, channel_type=channel.type,
                        channel_name=channel.name, base_url="", key=channel.key, model="", original_model="")
     adaptor_headers = get_adaptor(channel.type).request_headers(ctx)

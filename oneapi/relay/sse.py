@@ -69,6 +69,29 @@ def iter_ndjson(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:
             yield SSEEvent("message", raw.decode("utf-8", errors="replace"))
 
 
+def iter_whole(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:
+    """A whole answer as one event: the stream of a provider that cannot stream."""
+    body = b"".join(chunks)
+    if body.strip():
+        yield SSEEvent("message", body.decode("utf-8", errors="replace"))
+
+
+def iter_messages(chunks: Iterable[bytes]) -> Iterator[SSEEvent]:
+    """Websocket messages, one event each (the transport keeps message boundaries)."""
+    for message in chunks:
+        if message.strip():
+            yield SSEEvent("message", message.decode("utf-8", errors="replace"))
+
+
+def reader(stream_format: str):
+    """The event splitter for an adaptor's `stream_format`."""
+    if stream_format == "eventstream":
+        from oneapi.relay.eventstream import iter_eventstream
+
+        return iter_eventstream
+    return READERS[stream_format]
+
+
 def encode(payload: bytes | str | dict[str, Any]) -> bytes:
     """One `data:` event; dicts are JSON-encoded compactly, bytes and str are sent as they are."""
     if isinstance(payload, dict):
@@ -76,3 +99,6 @@ def encode(payload: bytes | str | dict[str, Any]) -> bytes:
     if isinstance(payload, str):
         payload = payload.encode()
     return b"data: " + payload + b"\n\n"
+
+
+READERS = {"sse": iter_events, "ndjson": iter_ndjson, "json": iter_whole, "messages": iter_messages}

@@ -16,7 +16,7 @@ from oneapi.extensions import db
 from oneapi.relay.context import RelayContext
 from oneapi.relay.errors import RelayError, UpstreamError
 from oneapi.relay.modes import RelayMode
-from oneapi.relay.sse import DONE, encode, iter_events, iter_ndjson
+from oneapi.relay.sse import DONE, encode, reader
 from oneapi.relay.usage import StreamState, Usage
 
 if TYPE_CHECKING:
@@ -38,20 +38,23 @@ def stream_body(relay: JsonRelay, app: Flask, attempt: Attempt, response: reques
     # Kept here so that, after [DONE], the body's end can still be read from it (see finish_upstream).
     chunks = response.iter_content(chunk_size=None)
     delivered = 0
+    stream_id = f"chatcmpl-{attempt.ctx.request_id}"
     try:
-        reader = iter_ndjson if attempt.adaptor.stream_format == "ndjson" else iter_events
-        for item in attempt.adaptor.convert_stream(reader(chunks), attempt.ctx, state):
+        events = reader(attempt.adaptor.stream_format)(chunks)
+        for item in attempt.adaptor.convert_stream(events, attempt.ctx, state):
             if not (meter.within(state) or meter.admit(state, delivered)):
                 end = "quota_exhausted"
-                yield encode(_cut_chunk(attempt.ctx))
+                yield encode(_cut_chunk(attempt.ctx, stream_id))
                 break
             delivered = len(state.parts)
             state.chunks += 1
+            if isinstance(item, dict):
+                stream_id = item.get("id") or stream_id
             yield scrub.chunk(encode(item))
         else:
             end = "completed"
         if attempt.ctx.client_wants_usage and not state.usage_forwarded:
-            yield encode(_usage_chunk(attempt.ctx, relay.stream_usage(state, end)))
+            yield encode(_usage_chunk(attempt.ctx, relay.stream_usage(state, end), stream_id))
         yield DONE
     except GeneratorExit:
         end = "client_disconnected"
@@ -89,7 +92,7 @@ def finish_upstream(response: requests.Response, chunks: Iterator[bytes], reuse:
     """After a complete stream, read what is left of the body (the end of the chunked encoding after
     `[DONE]`, a few bytes) so the keep-alive connection goes back to the pool instead of being closed
     with a TCP and TLS handshake lost; a client that left or a broken stream closes it at once."""
-    if reuse:
+    if reuse and getattr(response, "reusable", True):
         try:
             left = 0
             for chunk in chunks:
@@ -104,16 +107,17 @@ def finish_upstream(response: requests.Response, chunks: Iterator[bytes], reuse:
     response.close()
 
 
-def _usage_chunk(ctx: RelayContext, usage: Usage) -> dict[str, Any]:
-    return {"id": f"chatcmpl-{ctx.request_id}", "object": "chat.completion.chunk", "created": int(time.time()),
+def _usage_chunk(ctx: RelayContext, usage: Usage, stream_id: str) -> dict[str, Any]:
+    """The usage-only chunk, under the id of the stream's own chunks."""
+    return {"id": stream_id, "object": "chat.completion.chunk", "created": int(time.time()),
             "model": ctx.original_model, "choices": [], "usage": usage.as_openai()}
 
 
-def _cut_chunk(ctx: RelayContext) -> dict[str, Any]:
+def _cut_chunk(ctx: RelayContext, stream_id: str) -> dict[str, Any]:
     """The last chunk of a stream ended because the payer cannot pay for more: `length`, as when
     `max_tokens` ends an answer, in the mode's own chunk shape."""
     if ctx.mode == RelayMode.COMPLETIONS:
-        return {"id": f"cmpl-{ctx.request_id}", "object": "text_completion", "created": int(time.time()),
+        return {"id": stream_id.replace("chatcmpl-", "cmpl-", 1), "object": "text_completion", "created": int(time.time()),
                 "model": ctx.original_model, "choices": [{"index": 0, "text": "", "finish_reason": "length"}]}
-    return {"id": f"chatcmpl-{ctx.request_id}", "object": "chat.completion.chunk", "created": int(time.time()),
+    return {"id": stream_id, "object": "chat.completion.chunk", "created": int(time.time()),
             "model": ctx.original_model, "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}

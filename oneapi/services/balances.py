@@ -22,8 +22,7 @@ from flask import current_app
 from oneapi.errors import Conflict, OneAPIError
 from oneapi.extensions import db
 from oneapi.models import Channel, ChannelStatus
-from oneapi.relay.channeltypes import INFO
-from oneapi.relay.channeltypes import ChannelType as T
+from oneapi.relay import channeltypes
 from oneapi.relay.errors import UpstreamError
 from oneapi.relay.http import send
 from oneapi.services import channels
@@ -42,18 +41,18 @@ class BalanceError(OneAPIError):
 def update_balance(channel_id: int) -> float:
     """Fetch the channel's balance from its provider and save it with the time; returns it."""
     channel = channels.get_channel(channel_id)
-    provider = PROVIDERS.get(channel.type)
-    if provider is None:
-        label = INFO[T(channel.type)].label if channel.type in T._value2member_map_ else str(channel.type)
-        raise BalanceError("{feature} 尚未实现", feature=f"{label} 余额查询")
-    default_base, fetch = provider
-    base = (channel.base_url or "").strip().rstrip("/") or default_base
+    spec = channeltypes.spec(channel.type)
+    if spec is None or spec.balance is None:
+        # One API said "尚未实现" (not implemented yet): these providers publish no balance at all.
+        raise BalanceError("渠道类型 {type} 不支持余额查询", type=channeltypes.label(channel.type))
+    fetch = READERS[spec.balance.reader]
+    base = (channel.base_url or "").strip().rstrip("/") or spec.balance.base_url
     if not base:
         raise BalanceError("请先设置渠道的 Base URL")
     key = channel.key or ""
     # The provider may take a while: no database connection is held meanwhile.
     db.session.commit()
-    balance = fetch(base, key)
+    balance = fetch(base, key, spec.balance.field)
     db.session.execute(sa.update(Channel).where(Channel.id == channel_id)
                        .values(balance=balance, balance_updated_time=int(time.time())))
     db.session.commit()
@@ -97,7 +96,7 @@ def progress() -> Progress:
 
 def _refreshable_ids() -> list[int]:
     ids = list(db.session.scalars(sa.select(Channel.id).where(
-        Channel.status == ChannelStatus.ENABLED, Channel.type.in_(list(PROVIDERS))).order_by(Channel.id)))
+        Channel.status == ChannelStatus.ENABLED, Channel.type.in_(_readable_types())).order_by(Channel.id)))
     db.session.commit()
     return ids
 
@@ -130,19 +129,20 @@ def _update_each(ids: list[int]) -> int:
 
 
 def display(channel_type: int, balance: float | None) -> str:
-    """The balance as One API's channel list shows it: dollars for OpenAI, Custom and OpenRouter, yuan
-    for CloseAI, API2GPT, DeepSeek and SiliconFlow (OpenAI-SB counts in 1/10000 yuan), a bare number
-    for AIProxy and AIGC2D, "-" for types whose provider publishes no balance."""
-    amount = balance or 0.0
-    if channel_type in (T.OPENAI, T.CUSTOM, T.OPENROUTER):
-        return f"${amount:.2f}"
-    if channel_type in (T.CLOSEAI, T.API2GPT, T.DEEPSEEK, T.SILICONFLOW):
-        return f"¥{amount:.2f}"
-    if channel_type == T.OPENAI_SB:
-        return f"¥{amount / 10000:.2f}"
-    if channel_type in (T.AIPROXY, T.AIGC2D):
-        return f"{amount:.2f}"
-    return "-"
+    """The balance as One API's channel list shows it, in the unit the type declares (dollars, yuan,
+    ten-thousandths of a yuan for OpenAI-SB, a bare number), "-" for types with no balance."""
+    spec = channeltypes.spec(channel_type)
+    return spec.balance.display(balance or 0.0) if spec and spec.balance else "-"
+
+
+def readable(channel_type: int) -> bool:
+    """Whether the type's provider publishes a balance we can read."""
+    spec = channeltypes.spec(channel_type)
+    return spec is not None and spec.balance is not None
+
+
+def _readable_types() -> list[int]:
+    return [int(spec.id) for spec in channeltypes.specs() if spec.balance is not None]
 
 
 # -- talking to the providers ------------------------------------------------------------------------
@@ -186,7 +186,7 @@ def _number(body: Any, *path: str) -> float:
     return number
 
 
-def _openai(base: str, key: str) -> float:
+def _openai(base: str, key: str, _field: str = "") -> float:
     """Hard limit minus this month's usage (cents); the last 100 days for accounts without a payment
     method. https://platform.openai.com/account/billing (the legacy dashboard endpoints)."""
     subscription = _get(f"{base}/v1/dashboard/billing/subscription", _bearer(key))
@@ -198,28 +198,27 @@ def _openai(base: str, key: str) -> float:
     return _number(subscription, "hard_limit_usd") - _number(usage, "total_usage") / 100
 
 
-def _credit_grants(field: str) -> Callable[[str, str], float]:
-    """OpenAI's legacy credit-grants summary, which proxies (CloseAI, AIGC2D, API2GPT) kept serving."""
-    def fetch(base: str, key: str) -> float:
-        return _number(_get(f"{base}/dashboard/billing/credit_grants", _bearer(key)), field)
-    return fetch
+def _credit_grants(base: str, key: str, field: str) -> float:
+    """OpenAI's legacy credit-grants summary, which proxies (CloseAI, AIGC2D, API2GPT) kept serving;
+    `field` is the amount each of them fills."""
+    return _number(_get(f"{base}/dashboard/billing/credit_grants", _bearer(key)), field)
 
 
-def _openai_sb(base: str, key: str) -> float:
+def _openai_sb(base: str, key: str, _field: str = "") -> float:
     body = _object(_get(f"{base}/sb-api/user/status?api_key={quote(key, safe='')}", _bearer(key)))
     if not isinstance(body.get("data"), dict):
         raise BalanceError(str(body.get("msg") or "no data"))
     return _number(body, "data", "credit")
 
 
-def _aiproxy(base: str, key: str) -> float:
+def _aiproxy(base: str, key: str, _field: str = "") -> float:
     body = _object(_get(f"{base}/api/report/getUserOverview", {"Api-Key": key}))
     if body.get("success") is not True:
         raise BalanceError(f"code: {body.get('error_code', 0)}, message: {body.get('message', '')}")
     return _number(body, "data", "totalPoints")
 
 
-def _siliconflow(base: str, key: str) -> float:
+def _siliconflow(base: str, key: str, _field: str = "") -> float:
     """https://docs.siliconflow.cn/api-reference/userinfo/get-user-info: `code` 20000 means success."""
     body = _object(_get(f"{base}/v1/user/info", _bearer(key)))
     if body.get("code") != 20000:
@@ -227,7 +226,7 @@ def _siliconflow(base: str, key: str) -> float:
     return _number(body, "data", "totalBalance")
 
 
-def _deepseek(base: str, key: str) -> float:
+def _deepseek(base: str, key: str, _field: str = "") -> float:
     """https://api-docs.deepseek.com/api/get-user-balance: one entry per currency; One API keeps CNY."""
     body = _get(f"{base}/user/balance", _bearer(key))
     infos = _object(body).get("balance_infos")
@@ -237,22 +236,14 @@ def _deepseek(base: str, key: str) -> float:
     raise BalanceError("currency CNY not found")
 
 
-def _openrouter(base: str, key: str) -> float:
+def _openrouter(base: str, key: str, _field: str = "") -> float:
     """https://openrouter.ai/docs/api-reference/get-credits: credits bought minus credits used."""
     body = _get(f"{base}/v1/credits", _bearer(key))
     return _number(body, "data", "total_credits") - _number(body, "data", "total_usage")
 
 
-# Channel type → (the host One API asks when the channel has no base URL, how to ask it).
-PROVIDERS: dict[int, tuple[str, Callable[[str, str], float]]] = {
-    T.OPENAI: ("https://api.openai.com", _openai),
-    T.CUSTOM: ("", _openai),
-    T.CLOSEAI: ("https://api.closeai-proxy.xyz", _credit_grants("total_available")),
-    T.OPENAI_SB: ("https://api.openai-sb.com", _openai_sb),
-    T.AIPROXY: ("https://aiproxy.io", _aiproxy),
-    T.API2GPT: ("https://api.api2gpt.com", _credit_grants("total_remaining")),
-    T.AIGC2D: ("https://api.aigc2d.com", _credit_grants("total_available")),
-    T.OPENROUTER: ("https://openrouter.ai/api", _openrouter),
-    T.DEEPSEEK: ("https://api.deepseek.com", _deepseek),
-    T.SILICONFLOW: ("https://api.siliconflow.cn", _siliconflow),
+# The readers a type's `Balance.reader` names (see the registry).
+READERS: dict[str, Callable[[str, str, str], float]] = {
+    "openai": _openai, "credit_grants": _credit_grants, "openai_sb": _openai_sb, "aiproxy": _aiproxy,
+    "siliconflow": _siliconflow, "deepseek": _deepseek, "openrouter": _openrouter,
 }

@@ -16,77 +16,35 @@ import sqlalchemy as sa
 from oneapi.errors import Invalid
 from oneapi.extensions import db
 from oneapi.models import Channel
-from oneapi.relay.channeltypes import INFO, SECRET_CONFIG_KEYS
-from oneapi.relay.channeltypes import ChannelType as T
+from oneapi.relay import channeltypes
+from oneapi.relay.channeltypes import ChannelType, TypeSpec
 from oneapi.services import catalog, channels, options
 
-AZURE_DEFAULT_API_VERSION = "2024-03-01-preview"
-CONFIG_KEYS = ("region", "ak", "sk", "user_id", "vertex_ai_project_id", "vertex_ai_adc")
-SECRET_CONFIG = SECRET_CONFIG_KEYS
+
+def form_of(channel_type: int) -> TypeSpec:
+    """The type's declaration, which says what the form shows (an unknown id: OpenAI's)."""
+    return channeltypes.spec(channel_type) or channeltypes.spec(ChannelType.OPENAI)
 
 
-@dataclass(frozen=True)
-class TypeForm:
-    base_url: str = "proxy"
-    """Which base URL input: proxy (optional mirror), azure, custom, compatible (required), fastgpt, none."""
-    other: str = ""
-    """What `other` holds for the type: api_version, xunfei_version, knowledge_id, plugin (or nothing)."""
-    config: tuple[str, ...] = ()
-    """The `config` keys the type asks for (all required)."""
-    key: bool = True
-    """Whether the key is typed in; AWS and Vertex build it from their config, as One API's form does."""
-
-    @property
-    def base_url_required(self) -> bool:
-        return self.base_url in ("azure", "custom", "compatible")
-
-
-FORMS: dict[int, TypeForm] = {
-    T.AZURE: TypeForm(base_url="azure", other="api_version"),
-    T.CUSTOM: TypeForm(base_url="custom"),
-    T.OPENAI_COMPATIBLE: TypeForm(base_url="compatible"),
-    T.FASTGPT: TypeForm(base_url="fastgpt"),
-    T.XUNFEI: TypeForm(other="xunfei_version"),
-    T.AIPROXY_LIBRARY: TypeForm(other="knowledge_id"),
-    T.ALI: TypeForm(other="plugin"),
-    T.AWS_CLAUDE: TypeForm(base_url="none", config=("region", "ak", "sk"), key=False),
-    T.VERTEX_AI: TypeForm(config=("region", "vertex_ai_project_id", "vertex_ai_adc"), key=False),
-    T.COZE: TypeForm(config=("user_id",)),
-    T.CLOUDFLARE: TypeForm(config=("user_id",)),
-}
-
-# English names of the types whose One API label is Chinese.
-LABELS_EN: dict[int, str] = {
-    T.API2D: "Proxy: API2D", T.CLOSEAI: "Proxy: CloseAI", T.OPENAI_SB: "Proxy: OpenAI-SB",
-    T.OPENAI_MAX: "Proxy: OpenAI Max", T.OHMYGPT: "Proxy: OhMyGPT", T.CUSTOM: "Custom channel",
-    T.AILS: "Proxy: AI.LS", T.AIPROXY: "Proxy: AI Proxy", T.API2GPT: "Proxy: API2GPT", T.AIGC2D: "Proxy: AIGC2D",
-    T.BAIDU: "Baidu Qianfan", T.ZHIPU: "Zhipu ChatGLM", T.ALI: "Alibaba Tongyi Qianwen", T.XUNFEI: "iFlytek Spark",
-    T.AI360: "360 AI", T.AIPROXY_LIBRARY: "Knowledge base: AI Proxy", T.FASTGPT: "Knowledge base: FastGPT",
-    T.TENCENT: "Tencent Hunyuan", T.BAICHUAN: "Baichuan", T.LINGYIWANWU: "01.AI", T.STEPFUN: "StepFun",
-    T.DOUBAO: "ByteDance Doubao (Volcano Engine)", T.BAIDU_V2: "Baidu Qianfan V2", T.XUNFEI_V2: "iFlytek Spark V2",
-    T.ALI_BAILIAN: "Alibaba Cloud Bailian", T.OPENAI_COMPATIBLE: "OpenAI compatible",
-}
-
-
-def form_of(channel_type: int) -> TypeForm:
-    return FORMS.get(channel_type, TypeForm())
+def config_keys() -> tuple[str, ...]:
+    """Every config input some type's form has (`config_<key>`)."""
+    return channeltypes.config_keys()
 
 
 def type_label(channel_type: int, english: bool) -> str:
-    if channel_type not in T._value2member_map_:
-        return f"#{channel_type}"
-    return LABELS_EN.get(channel_type, INFO[T(channel_type)].label) if english else INFO[T(channel_type)].label
+    return channeltypes.label(channel_type, "en" if english else "zh")
 
 
 def type_choices(english: bool) -> list[tuple[int, str]]:
-    return [(t.value, type_label(t.value, english)) for t in T if t != T.UNKNOWN]
+    return [(int(s.id), s.label.get("en" if english else "zh")) for s in channeltypes.specs()
+            if s.id != ChannelType.UNKNOWN]
 
 
 @dataclass
 class ChannelValues:
     """What the form holds, before or after a save (the key and secret config inputs start empty)."""
 
-    type: int = T.OPENAI
+    type: int = ChannelType.OPENAI
     name: str = ""
     groups: list[str] = field(default_factory=lambda: ["default"])
     models: list[str] = field(default_factory=list)
@@ -106,13 +64,14 @@ def values_of(channel: Channel) -> ChannelValues:
         type=channel.type, name=channel.name or "", groups=channels.split_list(channel.group),
         models=channels.split_list(channel.models), model_mapping=channel.model_mapping or "",
         system_prompt=channel.system_prompt or "", base_url=channel.base_url or "", other=channel.other or "",
-        config={k: str(config.get(k, "")) for k in CONFIG_KEYS if k not in SECRET_CONFIG})
+        config={k: str(config.get(k, "")) for k in channeltypes.config_keys()
+                if k not in channeltypes.secret_config_keys()})
 
 
 def saved_secrets(channel: Channel | None) -> set[str]:
     """The secret config keys the channel already has (the form says an empty input keeps them)."""
     config = _config_dict(channel.config) if channel else {}
-    return {k for k in SECRET_CONFIG if config.get(k)}
+    return {k for k in channeltypes.secret_config_keys() if config.get(k)}
 
 
 def _config_dict(text: str | None) -> dict[str, Any]:
@@ -180,56 +139,51 @@ def save(values: ChannelValues, channel_id: int | None = None) -> list[Channel]:
     return channels.create_channels(key, fields)
 
 
-def _check(values: ChannelValues, form: TypeForm, current: Channel | None) -> None:
+def _check(values: ChannelValues, form: TypeSpec, current: Channel | None) -> None:
     if not values.name.strip():
         raise Invalid("字段 {field} 是必填项", field="name")
     if form.base_url_required and not values.base_url.strip():
         raise Invalid("字段 {field} 是必填项", field="base_url")
-    if values.type != T.PROXY and not values.models:
+    if form.models_required and not values.models:
         raise Invalid("请至少选择一个模型！", field="models")
     kept = saved_secrets(current)
-    for key in form.config:
-        if not values.config.get(key, "").strip() and key not in kept:
-            raise Invalid("字段 {field} 是必填项", field=f"config_{key}")
-    if form.key and current is None and not values.key.strip():
+    for item in form.config:
+        if item.required and not values.config.get(item.key, "").strip() and item.key not in kept:
+            raise Invalid("字段 {field} 是必填项", field=f"config_{item.key}")
+    if form.key_input and current is None and not values.key.strip():
         raise Invalid("渠道密钥不能为空", field="key")
     # The model mapping and config JSON are checked by `channels.check_fields` (field named).
     channels.check_fields({"model_mapping": values.model_mapping})
 
 
-def _base_url(values: ChannelValues, form: TypeForm) -> str:
-    return "" if form.base_url == "none" else values.base_url.strip().rstrip("/")
+def _base_url(values: ChannelValues, form: TypeSpec) -> str:
+    return "" if form.base_url_input == "none" else values.base_url.strip().rstrip("/")
 
 
-def _other(values: ChannelValues, form: TypeForm) -> str:
-    if not form.other:
+def _other(values: ChannelValues, form: TypeSpec) -> str:
+    if form.other is None:
         return ""
-    if form.other == "api_version":
-        return values.other.strip() or AZURE_DEFAULT_API_VERSION
-    return values.other.strip()
+    return values.other.strip() or form.other.default
 
 
-def _config(values: ChannelValues, form: TypeForm, current: Channel | None) -> dict[str, Any]:
+def _config(values: ChannelValues, form: TypeSpec, current: Channel | None) -> dict[str, Any]:
     """The channel's config: keys the form does not know are kept, the type's keys come from the form
     (an empty secret keeps the saved one), other form keys are dropped."""
     before = _config_dict(current.config) if current else {}
-    config = {k: v for k, v in before.items() if k not in CONFIG_KEYS}
-    for key in form.config:
-        value = values.config.get(key, "").strip()
-        if not value and key in SECRET_CONFIG:
-            value = str(before.get(key, ""))
+    config = {k: v for k, v in before.items() if k not in channeltypes.config_keys()}
+    for item in form.config:
+        value = values.config.get(item.key, "").strip()
+        if not value and item.secret:
+            value = str(before.get(item.key, ""))
+        if value and item.json_object and not _config_dict(value):
+            raise Invalid("{field} 必须是合法的 JSON 对象", field=item.label.zh)
         if value:
-            config[key] = value
-    adc = config.get("vertex_ai_adc")
-    if adc and not isinstance(_config_dict(adc) or None, dict):
-        raise Invalid("ADC JSON 必须是合法的 JSON 对象", field="config_vertex_ai_adc")
+            config[item.key] = value
     return config
 
 
-def _derived_key(form: TypeForm, config: dict[str, Any]) -> str:
-    """AWS and Vertex have no key input: One API's form builds the key from the config."""
-    if form.key:
+def _derived_key(form: TypeSpec, config: dict[str, Any]) -> str:
+    """Types without a key input (AWS, Vertex): One API's form joins their config values with `|`."""
+    if form.key_input:
         return ""
-    if "ak" in form.config:
-        return f"{config.get('ak', '')}|{config.get('sk', '')}|{config.get('region', '')}"
-    return f"{config.get('region', '')}|{config.get('vertex_ai_project_id', '')}|{config.get('vertex_ai_adc', '')}"
+    return "|".join(str(config.get(key, "")) for key in form.key_from or [item.key for item in form.config])

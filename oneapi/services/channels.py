@@ -15,14 +15,21 @@ from oneapi.extensions import db
 from oneapi.jsonbody import find_lone_surrogate
 from oneapi.models import Ability, Channel, ChannelStatus
 from oneapi.relay import cache as relay_cache
-from oneapi.relay.channeltypes import SECRET_CONFIG_KEYS
+from oneapi.relay import channeltypes
 from oneapi.services.paging import get_by_id, id_or_prefix, is_id, like_prefix, page_of
 from oneapi.services.validation import check_length, check_range
 
-# Channel type ids run 0..51 in One API (52 is its count sentinel).
-MAX_CHANNEL_TYPE = 51
 EDITABLE = ("type", "status", "name", "weight", "base_url", "other", "models", "group", "model_mapping",
             "priority", "config", "system_prompt")
+
+
+def check_type(channel_type: int) -> int:
+    """A declared channel type id (One API's 0..51), refused in One API's words otherwise."""
+    ids = [int(spec.id) for spec in channeltypes.specs()]
+    check_range("type", channel_type, min(ids), max(ids))
+    if not channeltypes.known(channel_type):
+        raise Invalid("无效的参数")
+    return channel_type
 
 
 def split_list(text: str | None) -> list[str]:
@@ -40,7 +47,7 @@ def check_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """Validate the editable channel fields present in `fields`; returns them normalised."""
     out = {k: v for k, v in fields.items() if k in EDITABLE and v is not None}
     if "type" in out:
-        check_range("type", out["type"], 0, MAX_CHANNEL_TYPE)
+        check_type(out["type"])
     if "status" in out and out["status"] not in tuple(ChannelStatus):
         raise Invalid("字段 {field} 不能大于 {max}", field="status", max=3)
     for name, limit in (("name", 191), ("base_url", 191), ("models", 65535), ("other", 65535),
@@ -88,9 +95,10 @@ def public_config(text: str | None) -> str:
     config = _config_object(text)
     if config is None:
         return ""
-    if SECRET_CONFIG_KEYS.isdisjoint(config):
+    secret = channeltypes.secret_config_keys()
+    if secret.isdisjoint(config):
         return text or ""
-    return json.dumps({k: "" if k in SECRET_CONFIG_KEYS else v for k, v in config.items()}, ensure_ascii=False)
+    return json.dumps({k: "" if k in secret else v for k, v in config.items()}, ensure_ascii=False)
 
 
 def keep_secrets(new_text: str, old_text: str | None) -> str:
@@ -98,7 +106,7 @@ def keep_secrets(new_text: str, old_text: str | None) -> str:
     empty key keeps the stored key): an admin saves back what `public_config` showed."""
     old = _config_object(old_text) or {}
     new = _config_object(new_text) or {}
-    missing = {k: old[k] for k in SECRET_CONFIG_KEYS if old.get(k) and not new.get(k)}
+    missing = {k: old[k] for k in channeltypes.secret_config_keys() if old.get(k) and not new.get(k)}
     if not missing:
         return new_text
     return json.dumps({**new, **missing}, ensure_ascii=False)

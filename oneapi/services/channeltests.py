@@ -12,21 +12,21 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import requests
 import sqlalchemy as sa
 from flask import current_app
 
 from oneapi.errors import Conflict, Invalid, NotFound
 from oneapi.extensions import db
 from oneapi.models import Channel, ChannelStatus, LogType
-from oneapi.relay import cache, channeltypes, health
+from oneapi.relay import cache, channeltypes, health, upstream
 from oneapi.relay.adaptors import get_adaptor
 from oneapi.relay.adaptors.base import Adaptor
 from oneapi.relay.context import RelayContext, channel_config
 from oneapi.relay.errors import RelayError, UpstreamError
-from oneapi.relay.http import send
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.scrub import Scrubber
+from oneapi.relay.sse import reader
+from oneapi.relay.usage import StreamState
 from oneapi.services import channels, logs, options
 from oneapi.services.batchjobs import Progress, in_app, spawn
 
@@ -108,17 +108,26 @@ def _context(state: cache.ChannelState, model: str, original: str) -> RelayConte
 
 
 def _ask(ctx: RelayContext) -> str:
-    """The model's reply to the test prompt, through the channel's adaptor as the relay sends it."""
+    """The model's reply to the test prompt, through the channel's adaptor and every transport step
+    it asks for (`upstream.exchange`), as the relay sends it; a provider that only streams is read
+    from its stream."""
     adaptor = get_adaptor(ctx.channel_type)
     if not adaptor.supports(ctx.channel_type, RelayMode.CHAT):
         raise _Failed(adaptor.refusal(ctx.channel_type, RelayMode.CHAT).message)
-    prompt = current_app.config["ONEAPI"].test_prompt
+    config = current_app.config["ONEAPI"]
+    ctx = upstream.with_credential(config, adaptor, ctx)
+    prompt = config.test_prompt
     body = adaptor.convert_request({"model": ctx.model, "messages": [{"role": "user", "content": prompt}]}, ctx)
-    response = _post(adaptor, ctx, body)
+    data = json.dumps(body, ensure_ascii=False).encode()
     try:
-        if not 200 <= response.status_code < 300:
-            error = adaptor.convert_error(response.status_code, response.content, ctx)
-            raise _Failed(f"http status code: {response.status_code}, error message: {error.message}", error)
+        response, streamed = upstream.exchange(config, adaptor, ctx, data, adaptor.request_headers(ctx))
+    except UpstreamError as exc:
+        if exc.connection:
+            raise
+        raise _Failed(f"http status code: {exc.status}, error message: {exc.message}", exc) from None
+    try:
+        if streamed:
+            return _streamed_reply(adaptor, ctx, response)
         try:
             parsed = json.loads(response.content)
         except ValueError:
@@ -129,9 +138,12 @@ def _ask(ctx: RelayContext) -> str:
     return _reply(converted)
 
 
-def _post(adaptor: Adaptor, ctx: RelayContext, body: dict[str, Any]) -> requests.Response:
-    return send(current_app.config["ONEAPI"], "POST", adaptor.request_url(ctx),
-                data=json.dumps(body, ensure_ascii=False).encode(), headers=adaptor.request_headers(ctx))
+def _streamed_reply(adaptor: Adaptor, ctx: RelayContext, response: Any) -> str:
+    state = StreamState()
+    events = reader(adaptor.stream_format)(response.iter_content(chunk_size=None))
+    for _chunk in adaptor.convert_stream(events, ctx, state):
+        pass
+    return state.text
 
 
 def _reply(body: dict[str, Any]) -> str:

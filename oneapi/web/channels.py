@@ -34,7 +34,7 @@ JOBS = {"test": channeltests.batch_progress, "balance": balances.progress}
 def _helpers() -> dict[str, Any]:
     english = language() != "zh"
     return {"type_label": lambda t: channelforms.type_label(t, english), "balance_text": balances.display,
-            "balance_refreshable": lambda t: t in balances.PROVIDERS, "disable_reason": health.last_disable_reason,
+            "balance_refreshable": balances.readable, "disable_reason": health.last_disable_reason,
             "speed_class": speed_class}
 
 
@@ -206,13 +206,13 @@ def _submit(channel: Channel | None):
 def _posted_values() -> ChannelValues:
     form = FormInput()
     return ChannelValues(
-        type=form.int("type", 1, minimum=1, maximum=channels.MAX_CHANNEL_TYPE), name=form.str("name", max_len=191),
+        type=channels.check_type(form.int("type", 1)), name=form.str("name", max_len=191),
         groups=_unique(form.list("groups") + form.list("custom_groups")),
         models=_unique(form.list("models") + form.list("custom_models")),
         model_mapping=form.str("model_mapping", max_len=65535), system_prompt=form.str("system_prompt", max_len=65535),
         key=form.str("key", max_len=1 << 20), batch=form.bool("batch"), base_url=form.str("base_url", max_len=191),
         other=form.str("other", max_len=65535),
-        config={key: form.str(f"config_{key}", max_len=65535) for key in channelforms.CONFIG_KEYS})
+        config={key: form.str(f"config_{key}", max_len=65535) for key in channelforms.config_keys()})
 
 
 def _unique(items: list[str]) -> list[str]:
@@ -226,4 +226,4 @@ def _form(values: ChannelValues, channel: Channel | None, *, block: str = "form"
         type_form=channelforms.form_of(values.type), types=channelforms.type_choices(language() != "zh"),
         model_choices=channelforms.model_choices(values), all_models=channelforms.all_models(),
         group_choices=channelforms.group_choices(values.groups), kept_secrets=channelforms.saved_secrets(channel),
-        action=request.path, azure_default=channelforms.AZURE_DEFAULT_API_VERSION)
+        action=request.path, lang=language())

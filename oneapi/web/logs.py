@@ -59,7 +59,7 @@ def log_filter(args: dict[str, str], user: User, admin: bool) -> LogFilter:
     """A non-admin's filter is always pinned to their own user id, whatever the query says."""
     kind = _number(args.get("type"))
     return LogFilter(
-        kind=kind if kind in LogType._value2member_map_ else 0,
+        kind=kind if kind in {int(t) for t in LogType} else 0,
         start=_moment(args.get("start_time")), end=_moment(args.get("end_time"), end=True),
         token_name=args.get("token_name", ""), model_name=args.get("model_name", ""),
         username=args.get("username", "") if admin else "",

@@ -1,25 +1,27 @@
-"""The built-in model catalogue: One API's default model list per channel type and the /v1/models objects."""
+"""The built-in model catalogue, read from the registry: One API's default model list per channel type
+(tests/fixtures/oneapi_models.json, its lists at commit 8df4a267) is kept in every type's list, in
+its order, and the /v1/models objects."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 
 from oneapi.services import catalog
 
-# Sizes of One API's lists at commit 8df4a267, by channel type.
-SIZES = {
-    1: 53, 14: 11, 33: 12, 15: 16, 47: 23, 16: 23, 17: 89, 49: 13, 18: 6, 48: 6, 23: 6, 24: 13, 51: 13, 42: 17,
-    30: 7, 11: 1, 35: 12, 37: 33, 38: 3, 46: 41, 20: 231, 19: 4, 26: 3, 36: 2, 40: 7, 29: 21, 31: 3, 27: 7, 28: 6,
-    25: 3, 41: 13, 44: 30, 32: 9, 39: 4, 45: 8,
-}
+ONE_API = {int(k): v for k, v in json.loads(
+    (Path(__file__).parents[1] / "fixtures" / "oneapi_models.json").read_text()).items()}
 OPENAI_FAMILY = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 13, 21, 22, 50)
 
 
-@pytest.mark.parametrize(("channel_type", "size"), sorted(SIZES.items()))
-def test_channel_type_list_has_one_api_size(channel_type, size):
+@pytest.mark.parametrize("channel_type", sorted(ONE_API))
+def test_each_list_keeps_one_apis_names_in_its_order(channel_type):
     names = catalog.models_by_channel_type()[channel_type]
-    assert len(names) == size
-    assert len(set(names)) == size
+    assert len(names) == len(set(names))
+    kept = [name for name in names if name in ONE_API[channel_type]]
+    assert kept == ONE_API[channel_type]
 
 
 def test_every_channel_type_but_proxy_has_a_list_and_only_coze_is_empty():
@@ -30,18 +32,18 @@ def test_every_channel_type_but_proxy_has_a_list_and_only_coze_is_empty():
 
 @pytest.mark.parametrize("channel_type", OPENAI_FAMILY)
 def test_openai_family_types_share_the_openai_list(channel_type):
-    assert catalog.models_by_channel_type()[channel_type] == catalog.OPENAI
+    assert catalog.models_by_channel_type()[channel_type] == catalog.models_by_channel_type()[1]
 
 
 def test_gemini_openai_compatible_uses_the_gemini_list():
     lists = catalog.models_by_channel_type()
-    assert lists[51] == lists[24] == catalog.GEMINI
+    assert lists[51] == lists[24]
 
 
 def test_lists_hold_the_expected_names():
     lists = catalog.models_by_channel_type()
     assert "gpt-4o" in lists[1] and "o3-mini" not in lists[1]  # One API never added o3-mini to the list
-    assert "claude-3-5-sonnet-latest" in lists[14] == catalog.ANTHROPIC
+    assert "claude-3-5-sonnet-latest" in lists[14] and "claude-sonnet-4-5-20250929" in lists[14]
     assert {"llama3-8b-8192", "llama3-70b-8192", "claude-3-5-haiku-20241022"} <= set(lists[33])
     assert "command-r-plus-internet" in lists[35]
     assert "claude-3-5-sonnet-v2@20241022" in lists[42] and "gemini-2.0-flash-001" in lists[42]
@@ -57,7 +59,7 @@ def test_callers_get_a_copy():
 def test_openai_models_ids_are_unique_and_first_owner_wins():
     models = catalog.openai_models()
     ids = [m["id"] for m in models]
-    assert len(ids) == len(set(ids)) == 471
+    assert len(ids) == len(set(ids))
     owners = {m["id"]: m["owned_by"] for m in models}
     assert owners["gpt-4o"] == "openai"
     assert owners["claude-3-haiku-20240307"] == "anthropic"  # also in the AWS list, which comes later

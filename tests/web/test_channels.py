@@ -281,8 +281,10 @@ BASE = {"name": "n1", "groups": ["default", "vip"], "models": ["gpt-4o", "gpt-4o
 CASES = {
     "azure": (3, {"key": "azkey", "base_url": "https://r.openai.azure.com/", "other": "2024-06-01"},
               {"key": "azkey", "base_url": "https://r.openai.azure.com", "other": "2024-06-01"}, {}),
-    "aws": (33, {"config_region": "us-west-2", "config_ak": "AKIA1", "config_sk": "secret1", "base_url": "x"},
-            {"key": "AKIA1|secret1|us-west-2", "base_url": ""},
+    # The base URL is honoured for AWS (a VPC endpoint, a mirror), where One API had none.
+    "aws": (33, {"config_region": "us-west-2", "config_ak": "AKIA1", "config_sk": "secret1",
+                 "base_url": "https://bedrock.example.com"},
+            {"key": "AKIA1|secret1|us-west-2", "base_url": "https://bedrock.example.com"},
             {"region": "us-west-2", "ak": "AKIA1", "sk": "secret1"}),
     "vertex": (42, {"config_region": "us-central1", "config_vertex_ai_project_id": "proj",
                     "config_vertex_ai_adc": '{"type": "service_account"}'},
@@ -328,11 +330,14 @@ def test_every_field_of_each_type_round_trips(admin_web, case):
     assert again.key == saved.key and json.loads(again.config or "{}") == config
 
 
-def test_azure_api_version_defaults_as_one_api_saves_it(admin_web):
+def test_azure_api_version_defaults_to_the_version_the_relay_uses(admin_web):
+    # One API's form saved 2024-03-01-preview while its relay defaulted to another: one constant here.
+    from oneapi.relay.adaptors.openai import AZURE_DEFAULT_API_VERSION
+
     body = text(admin_web.get("/channel/add"))
-    assert "2024-03-01-preview" not in body or 'name="other"' not in body
+    assert AZURE_DEFAULT_API_VERSION not in body or 'name="other"' not in body
     post_form(admin_web, "/channel/add", {**BASE, "type": "3", "key": "k", "base_url": "https://a.b"})
-    assert only_channel().other == "2024-03-01-preview"
+    assert only_channel().other == AZURE_DEFAULT_API_VERSION == "2024-10-21"
 
 
 def test_required_type_fields_are_reported_beside_them(admin_web):
@@ -388,7 +393,7 @@ def test_changing_the_type_re_renders_the_form_with_the_typed_values(admin_web):
     assert 'value="kept name"' in body and 'value="m1" checked' in body
     assert count_rows(Channel) == 0
     plain = post_form(admin_web, "/channel/add", {**data, "type": "37"})
-    assert is_full_page(plain) and "Account ID" in text(plain) and count_rows(Channel) == 0
+    assert is_full_page(plain) and "账户 ID" in text(plain) and count_rows(Channel) == 0
 
 
 def test_models_buttons_fill_related_all_and_clear(admin_web):

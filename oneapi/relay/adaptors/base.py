@@ -1,14 +1,27 @@
 """The adaptor interface: a sans-I/O translator between OpenAI's wire format and one provider's.
 
-Adaptors never import Flask, never open connections and never write to the client: the pipeline
-calls `request_url`/`request_headers`/`convert_request`, sends the request through the shared HTTP
-session, and feeds the answer to `convert_response` or, for streams, `convert_stream`.
+Adaptors never import Flask, never open connections, never touch the database or `services`, and
+never write to the client. The pipeline (`relay.upstream`) does every I/O step an adaptor asks for:
+
+1. `credential`: a short-lived credential the calls need, computed here (Zhipu's JWT) or fetched by
+   a `Call` the pipeline makes and `read_credential` reads (Baidu's access token, Vertex's OAuth
+   token); the pipeline caches it per channel until it expires and puts it in `ctx.credential`.
+2. `request_url` / `request_headers` / `convert_request`: the first call; `sign` adds a signature
+   over the final bytes (Tencent's TC3, AWS SigV4).
+3. `transport`: `http`, or `websocket` (the body goes as one text message; each message received is
+   one stream event; Xunfei Spark).
+4. `follow_up`: after a JSON answer, another call to make (an asynchronous task polled to completion:
+   Ali's image synthesis, Replicate's predictions), bounded in time by the pipeline.
+5. `convert_response`, or for streams `convert_stream` over the events `stream_format` splits.
 """
 
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from oneapi.relay.context import RelayContext
@@ -21,16 +34,68 @@ from oneapi.relay.usage import StreamState, Usage
 STOP, LENGTH, TOOL_CALLS, CONTENT_FILTER = "stop", "length", "tool_calls", "content_filter"
 
 
+@dataclass(frozen=True)
+class Call:
+    """One upstream request an adaptor asks the pipeline to make."""
+
+    method: str
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    stream: bool = False
+    """Its answer is the stream (read by `convert_stream`), not a JSON body."""
+    delay: float = 0.0
+    """Seconds to wait before making it: the interval of a poll."""
+
+
+@dataclass(frozen=True)
+class Credential:
+    value: str
+    expires_at: float
+    """Unix time; the pipeline renews the credential a minute before."""
+
+
 class Adaptor:
     key: ClassVar[str] = ""
-    channel_types: ClassVar[tuple[int, ...]] = ()
-    modes: ClassVar[frozenset[RelayMode]] = frozenset({RelayMode.CHAT})
     stream_format: ClassVar[str] = "sse"
-    """`sse` or `ndjson`: how the pipeline splits the upstream stream into events."""
+    """How the pipeline splits the upstream stream into events: `sse`, `ndjson` (Ollama, Cohere),
+    `eventstream` (AWS's binary framing; event = `:event-type`, data = payload), `json` (the whole
+    answer as one event: a stream simulated from a provider that cannot stream), `messages` (one
+    websocket message per event)."""
+    transport: ClassVar[str] = "http"
+    """`http`, or `websocket`: `request_url` is a ws(s):// URL, the converted body is sent as one
+    text message, and the messages received are the stream."""
+    always_streams: ClassVar[bool] = False
+    """Non-stream requests too are read from the upstream's stream (and assembled into one answer)."""
 
     def supports(self, channel_type: int, mode: RelayMode) -> bool:
-        """Whether channels of this type can serve `mode` (a vendor may serve fewer modes than its adaptor)."""
-        return mode in self.modes
+        """Whether channels of this type can serve `mode`: the type's declared modes."""
+        from oneapi.relay.channeltypes import spec
+
+        found = spec(channel_type)
+        return found is not None and found.serves(mode)
+
+    def credential(self, ctx: RelayContext, now: float) -> Credential | Call | None:
+        """The channel's short-lived credential: computed (a `Credential`), to be fetched (a `Call`
+        whose answer goes to `read_credential`), or None when the key is used as it is."""
+        return None
+
+    def read_credential(self, ctx: RelayContext, status: int, body: bytes, now: float) -> Credential:
+        """The credential in the answer to the `Call` that `credential` asked for."""
+        raise self.convert_error(status if status >= 400 else 502, body, ctx)
+
+    def sign(self, ctx: RelayContext, call: Call, now: float) -> Call:
+        """The call as sent: with a signature over its final bytes where the provider wants one."""
+        return call
+
+    def upstream_stream(self, ctx: RelayContext) -> bool:
+        """Whether the first call's answer is a stream; an asynchronous task's first answer is not."""
+        return ctx.stream or self.always_streams
+
+    def follow_up(self, ctx: RelayContext, body: Any, step: int) -> Call | None:
+        """After the JSON answer `body` of call number `step` (0 = the first), the next call to make,
+        or None when `body` is the answer."""
+        return None
 
     def refusal(self, channel_type: int, mode: RelayMode) -> LocalError:
         """The error for a request this adaptor cannot serve on such a channel."""
@@ -42,7 +107,11 @@ class Adaptor:
         raise NotImplementedError(f"{type(self).__name__}.request_url is not implemented")
 
     def request_headers(self, ctx: RelayContext) -> dict[str, str]:
-        return {"Authorization": f"Bearer {ctx.key}", "Content-Type": "application/json"}
+        """The key as a Bearer token (most providers), JSON in, and events out for a stream."""
+        headers = {"Authorization": f"Bearer {ctx.key}", "Content-Type": "application/json"}
+        if ctx.stream:
+            headers["Accept"] = "text/event-stream"
+        return headers
 
     def convert_request(self, body: dict[str, Any], ctx: RelayContext) -> dict[str, Any]:
         """The upstream JSON body for the client's OpenAI request body."""
@@ -63,6 +132,33 @@ class Adaptor:
 
     def models(self) -> list[str]:
         return []
+
+
+def now() -> int:
+    """The `created` timestamp. Adaptor modules import it by name, so that a test pins one module's
+    clock with `monkeypatch.setattr(module, "now", ...)`."""
+    return int(time.time())
+
+
+def random_hex() -> str:
+    """Ids for answers whose provider gives none (imported by name, like `now`)."""
+    return uuid.uuid4().hex
+
+
+def parse_json(body: bytes | str) -> Any:
+    """The JSON value of an upstream body, or None when it is not JSON (an HTML error page …)."""
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def json_objects(events: Iterable[SSEEvent]) -> Iterator[tuple[SSEEvent, dict[str, Any]]]:
+    """The events whose data is a JSON object, with that object; keep-alives and junk are skipped."""
+    for event in events:
+        data = parse_json(event.data)
+        if isinstance(data, dict):
+            yield event, data
 
 
 def openai_style_error(status: int, body: bytes) -> UpstreamError:

@@ -11,65 +11,40 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from oneapi.relay.adaptors import register
 from oneapi.relay.adaptors.base import Adaptor
+from oneapi.relay.adaptors.compatible import ALL_MODES, OPENAI_MODELS, SPECS, VENDORS, Vendor
 from oneapi.relay.channeltypes import ChannelType as T
+from oneapi.relay.channeltypes import OtherField, Text, TypeSpec
 from oneapi.relay.context import RelayContext
 from oneapi.relay.modes import RelayMode as M
 from oneapi.relay.sse import SSEEvent
 from oneapi.relay.usage import StreamState, Usage
 
-ALL_MODES = frozenset({M.CHAT, M.COMPLETIONS, M.EMBEDDINGS, M.MODERATIONS, M.IMAGES, M.EDITS, M.AUDIO_SPEECH,
-                       M.AUDIO_TRANSCRIPTION, M.AUDIO_TRANSLATION})
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
-
-
-@dataclass(frozen=True)
-class Vendor:
-    """How a compatible vendor differs from OpenAI: fixed paths per mode, or `/v1` dropped."""
-
-    paths: dict[M, str] = field(default_factory=dict)
-    strip_v1: bool = False
-    headers: dict[str, str] = field(default_factory=dict)
-    modes: frozenset[M] = ALL_MODES
-
-
-VENDORS: dict[int, Vendor] = {
-    T.MINIMAX: Vendor({M.CHAT: "/v1/text/chatcompletion_v2"}, modes=frozenset({M.CHAT})),
-    T.DOUBAO: Vendor({M.CHAT: "/api/v3/chat/completions", M.EMBEDDINGS: "/api/v3/embeddings"},
-                     modes=frozenset({M.CHAT, M.EMBEDDINGS})),
-    T.NOVITA: Vendor({M.CHAT: "/chat/completions"}, modes=frozenset({M.CHAT})),
-    T.BAIDU_V2: Vendor({M.CHAT: "/v2/chat/completions"}, modes=frozenset({M.CHAT})),
-    T.ALI_BAILIAN: Vendor({M.CHAT: "/compatible-mode/v1/chat/completions",
-                           M.EMBEDDINGS: "/compatible-mode/v1/embeddings"}, modes=frozenset({M.CHAT, M.EMBEDDINGS})),
-    T.OPENAI_COMPATIBLE: Vendor(strip_v1=True),
-    T.GEMINI_OPENAI_COMPATIBLE: Vendor(strip_v1=True, modes=frozenset({M.CHAT, M.EMBEDDINGS, M.IMAGES})),
-    T.OPENROUTER: Vendor(headers={"HTTP-Referer": "https://github.com/songquanpeng/one-api", "X-Title": "One API"}),
-}
-COMPATIBLE_TYPES = (T.UNKNOWN, T.OPENAI, T.API2D, T.CLOSEAI, T.OPENAI_SB, T.OPENAI_MAX, T.OHMYGPT, T.CUSTOM,
-                    T.AILS, T.AIPROXY, T.API2GPT, T.AIGC2D, T.AI360, T.OPENROUTER, T.FASTGPT, T.MOONSHOT,
-                    T.BAICHUAN, T.MINIMAX, T.MISTRAL, T.GROQ, T.LINGYIWANWU, T.STEPFUN, T.DEEPSEEK, T.TOGETHER_AI,
-                    T.DOUBAO, T.NOVITA, T.SILICONFLOW, T.XAI, T.BAIDU_V2, T.XUNFEI_V2, T.ALI_BAILIAN,
-                    T.OPENAI_COMPATIBLE, T.GEMINI_OPENAI_COMPATIBLE)
+"""Azure's current GA version: used when neither the channel nor the client names one, and saved by
+the console's form when its input is left empty."""
+AZURE = TypeSpec(
+    T.AZURE, Text("Azure", "Azure"), ALL_MODES, models=OPENAI_MODELS, base_url_input="azure",
+    key_hint=Text("Azure OpenAI 密钥", "Azure OpenAI key"),
+    other=OtherField("api_version", Text("默认 API 版本", "API version"), placeholder=AZURE_DEFAULT_API_VERSION,
+                     default=AZURE_DEFAULT_API_VERSION,
+                     hint=Text(f"留空则保存 {AZURE_DEFAULT_API_VERSION}。",
+                               f"Empty: {AZURE_DEFAULT_API_VERSION} is saved.")),
+    notice=Text("Azure：部署名称必须与模型名称一致。", "Azure: the deployment names must equal the model names."))
 # Types whose upstream accepts `stream_options` for certain: usage is always requested from them.
 ASKS_FOR_USAGE = (T.OPENAI, T.AZURE)
 
 
-@register
+@register(*SPECS)
 class OpenAIAdaptor(Adaptor):
     key = "openai"
-    channel_types = COMPATIBLE_TYPES
-    modes = ALL_MODES
 
     def vendor(self, ctx: RelayContext) -> Vendor:
         return VENDORS.get(ctx.channel_type, Vendor())
-
-    def supports(self, channel_type: int, mode: M) -> bool:
-        return mode in VENDORS.get(channel_type, Vendor()).modes
 
     def request_url(self, ctx: RelayContext) -> str:
         vendor = self.vendor(ctx)
@@ -123,17 +98,12 @@ class OpenAIAdaptor(Adaptor):
             if isinstance(chunk.get("error"), dict):
                 yield data.encode()
                 return
-            forward = _note_chunk(chunk, state, ctx)
+            forward = note_chunk(chunk, state, ctx)
             if forward:
                 yield data.encode()
 
-    def models(self) -> list[str]:
-        from oneapi.services.catalog import OPENAI
 
-        return list(OPENAI)
-
-
-def _note_chunk(chunk: dict[str, Any], state: StreamState, ctx: RelayContext) -> bool:
+def note_chunk(chunk: dict[str, Any], state: StreamState, ctx: RelayContext) -> bool:
     """Record the chunk's text and usage; says whether the client should get it."""
     choices = chunk.get("choices") or []
     for choice in choices:
@@ -161,13 +131,12 @@ def _is_cloudflare_gateway(base_url: str) -> bool:
     return urlsplit(base_url).hostname == "gateway.ai.cloudflare.com"
 
 
-@register
+@register(AZURE)
 class AzureAdaptor(OpenAIAdaptor):
     """Azure OpenAI: deployments named after the model (dots removed), `api-key` header, and the
     `api-version` from the channel (config or the legacy `other` field), else the client's query."""
 
     key = "azure"
-    channel_types = (T.AZURE,)
 
     def request_url(self, ctx: RelayContext) -> str:
         path, _, query = ctx.path.partition("?")

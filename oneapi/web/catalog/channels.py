@@ -100,6 +100,9 @@ ZH: dict[str, str] = {
     "Spark model version": "模型版本",
     "The version in the API address, e.g. v2.1.": "请输入星火大模型版本，注意是接口地址中的版本号，例如：v2.1。",
     "Knowledge base ID": "知识库 ID",
+    "Target URL": "目标地址",
+    "Requests to /v1/oneapi/proxy/<channel id>/<path> go to this URL plus <path>, with the channel's key.":
+        "发往 /v1/oneapi/proxy/<渠道 ID>/<路径> 的请求将转发到此地址加 <路径>，并带上渠道密钥。",
     "Plugin": "插件参数",
     "The value of the X-DashScope-Plugin request header.": "即 X-DashScope-Plugin 请求头的取值。",
     "Leave empty to keep the saved value.": "留空则保留已保存的值。",

@@ -171,11 +171,11 @@ def test_channel_type_14_resolves_to_the_anthropic_adaptor_for_chat_only():
     adaptor = get_adaptor(14)
     assert isinstance(adaptor, AnthropicAdaptor)
     assert adaptor.key == "anthropic"
-    assert adaptor.modes == frozenset({RelayMode.CHAT})
+    assert anthropic.SPEC.modes == frozenset({RelayMode.CHAT})
 
 
 def test_models_list_one_apis_models_and_current_ones():
-    models = ADAPTOR.models()
+    models = list(anthropic.SPEC.models)
     assert models[:3] == ["claude-instant-1.2", "claude-2.0", "claude-2.1"]
     assert {"claude-3-5-sonnet-latest", "claude-3-7-sonnet-20250219", "claude-sonnet-4-20250514",
             "claude-opus-4-20250514"} <= set(models)

@@ -9,6 +9,7 @@ import pathlib
 import pytest
 
 from oneapi.relay.adaptors import get_adaptor
+from oneapi.relay.adaptors import gemini as gemini_adaptor
 from oneapi.relay.adaptors.gemini import GeminiAdaptor, request, response
 from oneapi.relay.context import RelayContext
 from oneapi.relay.errors import LocalError, UpstreamError
@@ -59,15 +60,15 @@ def test_the_registry_resolves_channel_type_24_to_gemini():
     adaptor = get_adaptor(24)
     assert isinstance(adaptor, GeminiAdaptor)
     assert adaptor.key == "gemini"
-    assert adaptor.modes == {RelayMode.CHAT, RelayMode.EMBEDDINGS}
+    assert gemini_adaptor.SPEC.modes == {RelayMode.CHAT, RelayMode.EMBEDDINGS}
 
 
 def test_models_keep_one_apis_list_and_add_current_ones():
-    models = ADAPTOR.models()
-    assert models[:11] == ["gemini-pro", "gemini-1.0-pro", "gemini-1.5-flash", "gemini-1.5-pro",
-                           "text-embedding-004", "aqa", "gemini-2.0-flash-exp", "gemini-2.0-flash-thinking-exp",
-                           "gemini-2.0-flash-thinking-exp-01-21", "gemini-2.0-flash",
-                           "gemini-2.0-flash-lite-preview-02-05"]
+    models = list(gemini_adaptor.SPEC.models)
+    assert models[:13] == ["gemini-pro", "gemini-1.0-pro", "gemini-1.5-flash", "gemini-1.5-flash-8b",
+                           "gemini-1.5-pro", "gemini-1.5-pro-experimental", "text-embedding-004", "aqa",
+                           "gemini-2.0-flash", "gemini-2.0-flash-exp", "gemini-2.0-flash-lite-preview-02-05",
+                           "gemini-2.0-flash-thinking-exp-01-21", "gemini-2.0-pro-exp-02-05"]
     assert {"gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite"} <= set(models)
     assert len(models) == len(set(models))
 

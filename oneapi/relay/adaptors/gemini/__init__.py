@@ -26,7 +26,7 @@ from typing import Any
 from oneapi.relay.adaptors import register
 from oneapi.relay.adaptors.base import Adaptor, openai_style_error
 from oneapi.relay.adaptors.gemini import request, response
-from oneapi.relay.channeltypes import INFO, ChannelType
+from oneapi.relay.channeltypes import ChannelType, Text, TypeSpec
 from oneapi.relay.context import RelayContext
 from oneapi.relay.errors import UpstreamError
 from oneapi.relay.modes import RelayMode
@@ -36,24 +36,28 @@ from oneapi.relay.usage import StreamState, Usage
 DEFAULT_VERSION = "v1beta"
 DEFAULT_SAFETY_THRESHOLD = "BLOCK_NONE"
 
-# One API's list (relay/adaptor/gemini/constants.go), then current models from ai.google.dev/gemini-api/docs/models.
+# One API's list (relay/adaptor/gemini/constants.go), then current ones.
 MODELS = [
-    "gemini-pro", "gemini-1.0-pro", "gemini-1.5-flash", "gemini-1.5-pro", "text-embedding-004", "aqa",
-    "gemini-2.0-flash-exp", "gemini-2.0-flash-thinking-exp", "gemini-2.0-flash-thinking-exp-01-21",
-    "gemini-2.0-flash", "gemini-2.0-flash-lite-preview-02-05",
-    "gemini-2.0-flash-lite", "gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite",
-    "gemini-3-pro-preview", "gemini-3-flash-preview", "gemini-embedding-001",
+    "gemini-pro", "gemini-1.0-pro", "gemini-1.5-flash", "gemini-1.5-flash-8b", "gemini-1.5-pro",
+    "gemini-1.5-pro-experimental", "text-embedding-004", "aqa", "gemini-2.0-flash", "gemini-2.0-flash-exp",
+    "gemini-2.0-flash-lite-preview-02-05", "gemini-2.0-flash-thinking-exp-01-21", "gemini-2.0-pro-exp-02-05",
+    # Current models (https://ai.google.dev/gemini-api/docs/models).
+    "gemini-2.0-flash-thinking-exp", "gemini-2.0-flash-lite", "gemini-2.5-pro", "gemini-2.5-flash",
+    "gemini-2.5-flash-lite", "gemini-3-pro-preview", "gemini-3-flash-preview", "gemini-embedding-001",
 ]
 
 
-@register
+BASE_URL = "https://generativelanguage.googleapis.com"
+SPEC = TypeSpec(ChannelType.GEMINI, Text("Gemini", "Gemini"), frozenset({RelayMode.CHAT, RelayMode.EMBEDDINGS}),
+                models=tuple(MODELS), owner="google gemini", base_url=BASE_URL)
+
+
+@register(SPEC)
 class GeminiAdaptor(Adaptor):
     key = "gemini"
-    channel_types = (int(ChannelType.GEMINI),)
-    modes = frozenset({RelayMode.CHAT, RelayMode.EMBEDDINGS})
 
     def request_url(self, ctx: RelayContext) -> str:
-        base = (ctx.base_url or INFO[ChannelType.GEMINI].base_url).rstrip("/")
+        base = (ctx.base_url or BASE_URL).rstrip("/")
         version = ctx.config.get("api_version") or ctx.config.get("gemini_version") or DEFAULT_VERSION
         return f"{base}/{version}/models/{_model_name(ctx.model)}:{_method(ctx)}"
 
@@ -82,9 +86,6 @@ class GeminiAdaptor(Adaptor):
         except ValueError:
             parsed = None
         return response.gemini_error(status, parsed) or openai_style_error(status, body)
-
-    def models(self) -> list[str]:
-        return list(MODELS)
 
 
 def _model_name(model: str) -> str:

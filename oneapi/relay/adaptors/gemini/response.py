@@ -9,12 +9,11 @@ https://ai.google.dev/api/generate-content#v1beta.GenerateContentResponse
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from oneapi.relay.adaptors.base import CONTENT_FILTER, LENGTH, STOP, TOOL_CALLS
+from oneapi.relay.adaptors.base import CONTENT_FILTER, LENGTH, STOP, TOOL_CALLS, now
 from oneapi.relay.errors import UpstreamError
 from oneapi.relay.sse import SSEEvent
 from oneapi.relay.usage import StreamState, Usage
@@ -24,10 +23,6 @@ FINISH_REASONS = {
     **dict.fromkeys(("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
                      "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION"), CONTENT_FILTER),
 }
-
-
-def now() -> int:
-    return int(time.time())
 
 
 def random_hex() -> str:
