@@ -82,6 +82,8 @@ def test_anthropic_stream(client, anthropic_upstream, key):
     assert [c for c in chunks if c["choices"] and c["choices"][0].get("finish_reason")][-1]["choices"][0][
         "finish_reason"] == "stop"
     usage = chunks[-1]["usage"]
+    # The usage chunk the gateway adds carries the stream's own id, as OpenAI's does.
+    assert len({c["id"] for c in chunks}) == 1 and chunks[0]["id"].startswith("chatcmpl-msg")
     row = consume_log()
     assert row.is_stream and (row.prompt_tokens, row.completion_tokens) == (usage["prompt_tokens"],
                                                                             usage["completion_tokens"])

@@ -252,7 +252,8 @@ class JsonRelay:
             error = attempt.adaptor.convert_error(502, response.content, attempt.ctx)
             response.close()
             raise error
-        if self.metered or (attempt.adaptor.always_streams and not self.inbound.stream):
+        if self.metered or (streamed and not self.inbound.stream and not self.streams_bytes):
+            # A non-stream answer read from a stream (metered, or a provider that only streams).
             return self._metered_answer(attempt, response)
         if attempt.ctx.stream and (streamed or simulated):
             return self._stream(attempt, response)

@@ -117,7 +117,8 @@ def _cut_chunk(ctx: RelayContext, stream_id: str) -> dict[str, Any]:
     """The last chunk of a stream ended because the payer cannot pay for more: `length`, as when
     `max_tokens` ends an answer, in the mode's own chunk shape."""
     if ctx.mode == RelayMode.COMPLETIONS:
-        return {"id": stream_id.replace("chatcmpl-", "cmpl-", 1), "object": "text_completion", "created": int(time.time()),
-                "model": ctx.original_model, "choices": [{"index": 0, "text": "", "finish_reason": "length"}]}
+        return {"id": stream_id.replace("chatcmpl-", "cmpl-", 1), "object": "text_completion",
+                "created": int(time.time()), "model": ctx.original_model,
+                "choices": [{"index": 0, "text": "", "finish_reason": "length"}]}
     return {"id": stream_id, "object": "chat.completion.chunk", "created": int(time.time()),
             "model": ctx.original_model, "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]}

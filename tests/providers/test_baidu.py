@@ -74,6 +74,16 @@ def test_the_token_is_cached_for_the_channel(client, upstream):
     assert len(requests_to(upstream, f"{API}/chat/ernie-speed-128k")) == speed_calls + 1
 
 
+def test_a_token_baidu_revoked_is_dropped_and_the_next_request_fetches_another(client, upstream):
+    client.chat.completions.create(model=CHAT, messages=HI)
+    fetched = len(requests_to(upstream, "/oauth/2.0/token"))
+    upstream[0].config["TOKENS"].clear()  # Baidu revoked it: error 110 in an HTTP 200 answer
+    with pytest.raises(openai.AuthenticationError):
+        client.chat.completions.create(model=CHAT, messages=HI)
+    assert client.chat.completions.create(model=CHAT, messages=HI).choices[0].message.content == REPLY
+    assert len(requests_to(upstream, "/oauth/2.0/token")) == fetched + 1
+
+
 def test_chat_stream_assembles_to_the_reply_and_ends_normally(gateway, channel, client, upstream):
     chunks = list(client.chat.completions.create(model=SPEED, messages=HI, stream=True))
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == REPLY

@@ -62,6 +62,10 @@ def test_chat_is_answered_by_the_bot_and_billed_by_local_counts(gateway, channel
             {"role": "user", "type": "query", "content": "hi", "content_type": "text"},
             {"role": "assistant", "type": "answer", "content": "Hello!", "content_type": "text"}]}
     assert_billed_locally(gateway, channel, HI, REPLY)
+    # Coze reports no usage: the answer carries the counts it is billed by.
+    row = gateway.last_log(channel)
+    assert (answer.usage.prompt_tokens, answer.usage.completion_tokens) == (row["prompt_tokens"],
+                                                                            row["completion_tokens"])
 
 
 def test_stream_assembles_to_the_answer_and_ends_normally(gateway, channel, client, upstream):

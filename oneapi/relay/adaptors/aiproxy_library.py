@@ -26,12 +26,20 @@ Where we differ from One API, and why:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from oneapi.relay.adaptors import register
-from oneapi.relay.adaptors.base import STOP, Adaptor, now, openai_style_error, text_of
+from oneapi.relay.adaptors.base import (
+    STOP,
+    Adaptor,
+    ChunkStream,
+    json_objects,
+    last_user_text,
+    now,
+    openai_style_error,
+    parse_json,
+)
 from oneapi.relay.adaptors.compatible import OPENAI_MODELS
 from oneapi.relay.channeltypes import ChannelType, OtherField, Text, TypeSpec
 from oneapi.relay.context import RelayContext
@@ -90,20 +98,10 @@ class AIProxyLibraryAdaptor(Adaptor):
         return LibraryStream(ctx, state).run(events)
 
     def convert_error(self, status: int, body: bytes, ctx: RelayContext) -> UpstreamError:
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
+        parsed = parse_json(body)
         if isinstance(parsed, dict) and parsed.get("errCode") and parsed.get("message"):
             return UpstreamError(status, str(parsed["message"]), ERROR_TYPE, parsed["errCode"])
         return openai_style_error(status, body)
-
-
-def last_user_text(messages: list[Any]) -> str:
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            return text_of(message.get("content"))
-    return text_of(messages[-1].get("content")) if messages and isinstance(messages[-1], dict) else ""
 
 
 def documents_markdown(documents: Any) -> str:
@@ -120,7 +118,7 @@ def library_error(body: dict[str, Any]) -> UpstreamError:
     return UpstreamError(500, str(body.get("message") or f"AI Proxy library error {code}"), ERROR_TYPE, code)
 
 
-class LibraryStream:
+class LibraryStream(ChunkStream):
     """`{content, finish, model, documents}` events → OpenAI chunks, the documents last."""
 
     def __init__(self, ctx: RelayContext, state: StreamState) -> None:
@@ -133,13 +131,7 @@ class LibraryStream:
         self.documents: list[Any] = []
 
     def run(self, events: Iterable[SSEEvent]) -> Iterator[dict[str, Any]]:
-        for event in events:
-            try:
-                data = event.json()
-            except ValueError:
-                continue
-            if not isinstance(data, dict):
-                continue
+        for _event, data in json_objects(events):
             if data.get("success") is False or data.get("errCode"):
                 raise library_error(data)
             if data.get("documents"):
@@ -152,8 +144,3 @@ class LibraryStream:
         self.state.finish_reason = STOP
         yield self.chunk({"content": references} if references else {}, STOP)
 
-    def chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        if not self.role_sent:
-            delta, self.role_sent = {"role": "assistant", **delta}, True
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}

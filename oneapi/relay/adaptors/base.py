@@ -161,6 +161,40 @@ def json_objects(events: Iterable[SSEEvent]) -> Iterator[tuple[SSEEvent, dict[st
             yield event, data
 
 
+class ChunkStream:
+    """What a provider's stream translator shares: OpenAI `chat.completion.chunk` dicts under one id,
+    `created` and model (attributes the translator sets, and may change once the provider names
+    them), the role on the first chunk only, and the usage-only chunk OpenAI ends a stream with."""
+
+    id: str = ""
+    created: int = 0
+    model: str = ""
+    role_sent: bool = False
+    state: StreamState
+
+    def chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        if not self.role_sent:
+            delta, self.role_sent = {"role": "assistant", **delta}, True
+        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    def usage_chunk(self) -> dict[str, Any]:
+        usage = self.state.usage.as_openai() if self.state.usage else {}
+        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
+                "choices": [], "usage": usage}
+
+
+def feed_objects(events: Iterable[SSEEvent], translator: Any, ctx: RelayContext,
+                 state: StreamState) -> Iterator[dict[str, Any]]:
+    """A stream whose events are JSON objects: each through `translator.feed`, then the usage chunk
+    when the client asked for it and the provider reported usage."""
+    for _event, data in json_objects(events):
+        yield from translator.feed(data)
+    if ctx.client_wants_usage and state.usage is not None:
+        state.usage_forwarded = True
+        yield translator.usage_chunk()
+
+
 def openai_style_error(status: int, body: bytes) -> UpstreamError:
     """One API's reading of an upstream error body: OpenAI's `error` object when present, else the
     first message-like field, else the status; an HTML page becomes one line with the status."""
@@ -196,6 +230,15 @@ def _first_message(parsed: dict[str, Any]) -> str:
             if isinstance(nested, dict) and isinstance(nested.get("message"), str):
                 return nested["message"]
     return ""
+
+
+def last_user_text(messages: list[Any]) -> str:
+    """The text of the last user message (else of the last message): what a provider that takes one
+    query (Coze, AI Proxy's knowledge base) is asked."""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            return text_of(message.get("content"))
+    return text_of(messages[-1].get("content")) if messages and isinstance(messages[-1], dict) else ""
 
 
 def text_of(content: Any) -> str:

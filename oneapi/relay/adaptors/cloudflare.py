@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from oneapi.relay.adaptors import register
-from oneapi.relay.adaptors.base import STOP, Adaptor, now, openai_style_error
+from oneapi.relay.adaptors.base import STOP, Adaptor, now, openai_style_error, parse_json
 from oneapi.relay.channeltypes import ChannelType, ConfigField, Text, TypeSpec
 from oneapi.relay.context import RelayContext
 from oneapi.relay.errors import LocalError, UpstreamError
@@ -125,12 +125,6 @@ class CloudflareAdaptor(Adaptor):
             return f"{prefix}/v1/embeddings"
         return f"{prefix}/{ctx.model}" if gateway else f"{prefix}/run/{ctx.model}"
 
-    def request_headers(self, ctx: RelayContext) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {ctx.key}", "Content-Type": "application/json"}
-        if ctx.stream:
-            headers["Accept"] = "text/event-stream"
-        return headers
-
     def convert_request(self, body: dict[str, Any], ctx: RelayContext) -> dict[str, Any]:
         if ctx.mode == M.COMPLETIONS:
             return run_request(body, ctx.stream)
@@ -161,10 +155,7 @@ class CloudflareAdaptor(Adaptor):
         yield from stream.finish()
 
     def convert_error(self, status: int, body: bytes, ctx: RelayContext) -> UpstreamError:
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
+        parsed = parse_json(body)
         return cloudflare_error(status, parsed) or openai_style_error(status, body)
 
 

@@ -31,7 +31,17 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from oneapi.relay.adaptors import register
-from oneapi.relay.adaptors.base import CONTENT_FILTER, LENGTH, STOP, Adaptor, now, openai_style_error, text_of
+from oneapi.relay.adaptors.base import (
+    CONTENT_FILTER,
+    LENGTH,
+    STOP,
+    Adaptor,
+    ChunkStream,
+    feed_objects,
+    now,
+    openai_style_error,
+    text_of,
+)
 from oneapi.relay.channeltypes import ChannelType, Text, TypeSpec
 from oneapi.relay.context import RelayContext
 from oneapi.relay.errors import UpstreamError
@@ -91,18 +101,7 @@ class CohereAdaptor(Adaptor):
 
     def convert_stream(self, events: Iterable[SSEEvent], ctx: RelayContext,
                        state: StreamState) -> Iterator[dict[str, Any] | bytes]:
-        stream = StreamTranslator(ctx.model, state)
-        for event in events:
-            try:
-                data = event.json()
-            except ValueError:
-                continue
-            if isinstance(data, dict):
-                yield from stream.feed(data)
-        if ctx.client_wants_usage and state.usage is not None:
-            # The usage chunk OpenAI ends such a stream with, under the stream's own id.
-            state.usage_forwarded = True
-            yield stream.usage_chunk()
+        return feed_objects(events, StreamTranslator(ctx.model, state), ctx, state)
 
     def convert_error(self, status: int, body: bytes, ctx: RelayContext) -> UpstreamError:
         """Cohere's `{"message"}` read as One API reads any upstream error: type `upstream_error`."""
@@ -184,7 +183,7 @@ def completion(body: dict[str, Any], model: str) -> tuple[dict[str, Any], Usage 
     return out, usage
 
 
-class StreamTranslator:
+class StreamTranslator(ChunkStream):
     """Cohere's stream events in, OpenAI chunks out."""
 
     def __init__(self, model: str, state: StreamState) -> None:
@@ -192,12 +191,6 @@ class StreamTranslator:
         self.id = "chatcmpl-"
         self.created = now()
         self.role_sent = False
-
-    def chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        if not self.role_sent:
-            delta, self.role_sent = {"role": "assistant", **delta}, True
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
     def feed(self, data: dict[str, Any]) -> Iterator[dict[str, Any]]:
         kind = data.get("event_type")
@@ -215,8 +208,3 @@ class StreamTranslator:
             reason = finish_reason(data.get("finish_reason") or response.get("finish_reason"))
             self.state.finish_reason = reason
             yield self.chunk({}, reason)
-
-    def usage_chunk(self) -> dict[str, Any]:
-        usage = self.state.usage.as_openai() if self.state.usage else {}
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [], "usage": usage}

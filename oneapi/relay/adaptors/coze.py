@@ -32,12 +32,20 @@ Where we differ from One API, and why:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from oneapi.relay.adaptors import register
-from oneapi.relay.adaptors.base import STOP, Adaptor, now, openai_style_error, text_of
+from oneapi.relay.adaptors.base import (
+    STOP,
+    Adaptor,
+    ChunkStream,
+    json_objects,
+    now,
+    openai_style_error,
+    parse_json,
+    text_of,
+)
 from oneapi.relay.channeltypes import ChannelType, ConfigField, Text, TypeSpec
 from oneapi.relay.context import RelayContext
 from oneapi.relay.errors import UpstreamError
@@ -70,12 +78,6 @@ class CozeAdaptor(Adaptor):
     def request_url(self, ctx: RelayContext) -> str:
         return f"{ctx.base_url}/open_api/v2/chat"
 
-    def request_headers(self, ctx: RelayContext) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {ctx.key}", "Content-Type": "application/json"}
-        if ctx.stream:
-            headers["Accept"] = "text/event-stream"
-        return headers
-
     def convert_request(self, body: dict[str, Any], ctx: RelayContext) -> dict[str, Any]:
         messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
         last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=len(messages) - 1)
@@ -104,10 +106,7 @@ class CozeAdaptor(Adaptor):
         return CozeStream(ctx, state).run(events)
 
     def convert_error(self, status: int, body: bytes, ctx: RelayContext) -> UpstreamError:
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
+        parsed = parse_json(body)
         if isinstance(parsed, dict) and parsed.get("code") and parsed.get("msg"):
             return coze_error(parsed["code"], parsed["msg"], status)
         return openai_style_error(status, body)
@@ -145,7 +144,7 @@ def code_status(code: Any) -> int:
     return 400 if 4000 <= number < 5000 else 500
 
 
-class CozeStream:
+class CozeStream(ChunkStream):
     """Coze's `message` / `done` / `error` events → OpenAI chunks (only `answer` messages carry text)."""
 
     def __init__(self, ctx: RelayContext, state: StreamState) -> None:
@@ -153,16 +152,11 @@ class CozeStream:
         self.state = state
         self.id = f"chatcmpl-{ctx.request_id}"
         self.created = now()
+        self.model = ctx.original_model
         self.role_sent = False
 
     def run(self, events: Iterable[SSEEvent]) -> Iterator[dict[str, Any]]:
-        for event in events:
-            try:
-                data = event.json()
-            except ValueError:
-                continue
-            if not isinstance(data, dict):
-                continue
+        for event, data in json_objects(events):
             kind = data.get("event") or event.event
             if kind == "error" or (data.get("code") and data.get("msg")):
                 info = data.get("error_information") or data
@@ -177,9 +171,3 @@ class CozeStream:
                 self.state.finish_reason = STOP
                 yield self.chunk({}, STOP)
                 return
-
-    def chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        if not self.role_sent:
-            delta, self.role_sent = {"role": "assistant", **delta}, True
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created,
-                "model": self.ctx.original_model, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}

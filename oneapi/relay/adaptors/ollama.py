@@ -37,7 +37,18 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from oneapi.relay.adaptors import register
-from oneapi.relay.adaptors.base import LENGTH, STOP, TOOL_CALLS, Adaptor, now, openai_style_error, text_of
+from oneapi.relay.adaptors.base import (
+    LENGTH,
+    STOP,
+    TOOL_CALLS,
+    Adaptor,
+    ChunkStream,
+    feed_objects,
+    now,
+    openai_style_error,
+    parse_json,
+    text_of,
+)
 from oneapi.relay.channeltypes import ChannelType, Text, TypeSpec
 from oneapi.relay.context import RelayContext
 from oneapi.relay.errors import LocalError, UpstreamError
@@ -106,25 +117,11 @@ class OllamaAdaptor(Adaptor):
 
     def convert_stream(self, events: Iterable[SSEEvent], ctx: RelayContext,
                        state: StreamState) -> Iterator[dict[str, Any] | bytes]:
-        stream = StreamTranslator(ctx.model, state)
-        for event in events:
-            try:
-                data = event.json()
-            except ValueError:
-                continue
-            if isinstance(data, dict):
-                yield from stream.feed(data)
-        if ctx.client_wants_usage and state.usage is not None:
-            # The usage chunk OpenAI ends such a stream with, under the stream's own id.
-            state.usage_forwarded = True
-            yield stream.usage_chunk()
+        return feed_objects(events, StreamTranslator(ctx.model, state), ctx, state)
 
     def convert_error(self, status: int, body: bytes, ctx: RelayContext) -> UpstreamError:
         """`{"error": "..."}` becomes type and code `ollama_error`, as in One API."""
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
+        parsed = parse_json(body)
         if isinstance(parsed, dict) and isinstance(parsed.get("error"), str) and parsed["error"]:
             return ollama_error(status, parsed["error"])
         return openai_style_error(status, body)
@@ -256,7 +253,7 @@ def embeddings(body: dict[str, Any], model: str) -> tuple[dict[str, Any], Usage 
              "usage": {"prompt_tokens": prompt, "total_tokens": prompt}}, usage)
 
 
-class StreamTranslator:
+class StreamTranslator(ChunkStream):
     """Ollama's NDJSON lines in, OpenAI chunks out."""
 
     def __init__(self, model: str, state: StreamState) -> None:
@@ -296,8 +293,3 @@ class StreamTranslator:
             delta, self.role_sent = {"role": "assistant", **delta}, True
         yield {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
                "choices": [{"index": 0, "delta": delta, "finish_reason": reason}]}
-
-    def usage_chunk(self) -> dict[str, Any]:
-        usage = self.state.usage.as_openai() if self.state.usage else {}
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [], "usage": usage}

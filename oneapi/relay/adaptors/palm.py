@@ -28,12 +28,20 @@ Where we differ from One API (relay/adaptor/palm) and why:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from oneapi.relay.adaptors import register
-from oneapi.relay.adaptors.base import CONTENT_FILTER, STOP, Adaptor, now, openai_style_error, random_hex, text_of
+from oneapi.relay.adaptors.base import (
+    CONTENT_FILTER,
+    STOP,
+    Adaptor,
+    now,
+    openai_style_error,
+    parse_json,
+    random_hex,
+    text_of,
+)
 from oneapi.relay.adaptors.gemini.response import gemini_error
 from oneapi.relay.channeltypes import ChannelType, Text, TypeSpec
 from oneapi.relay.context import RelayContext
@@ -101,10 +109,7 @@ class PaLMAdaptor(Adaptor):
             yield from stream_chunks(completion(body, ctx.original_model), state)
 
     def convert_error(self, status: int, body: bytes, ctx: RelayContext) -> UpstreamError:
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
+        parsed = parse_json(body)
         return gemini_error(status, parsed) or openai_style_error(status, body)
 
 

@@ -51,7 +51,19 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from oneapi.relay.adaptors import register
-from oneapi.relay.adaptors.base import CONTENT_FILTER, LENGTH, STOP, TOOL_CALLS, Adaptor, Call, now, openai_style_error
+from oneapi.relay.adaptors.base import (
+    CONTENT_FILTER,
+    LENGTH,
+    STOP,
+    TOOL_CALLS,
+    Adaptor,
+    Call,
+    ChunkStream,
+    feed_objects,
+    now,
+    openai_style_error,
+    parse_json,
+)
 from oneapi.relay.channeltypes import ChannelType, Text, TypeSpec
 from oneapi.relay.context import RelayContext
 from oneapi.relay.errors import UpstreamError
@@ -149,24 +161,10 @@ class TencentAdaptor(Adaptor):
 
     def convert_stream(self, events: Iterable[SSEEvent], ctx: RelayContext,
                        state: StreamState) -> Iterator[dict[str, Any] | bytes]:
-        stream = StreamTranslator(ctx.model, state)
-        for event in events:
-            try:
-                data = event.json()
-            except ValueError:
-                continue
-            if isinstance(data, dict):
-                yield from stream.feed(data)
-        if ctx.client_wants_usage and state.usage is not None:
-            # The usage chunk OpenAI ends such a stream with, under the stream's own id.
-            state.usage_forwarded = True
-            yield stream.usage_chunk()
+        return feed_objects(events, StreamTranslator(ctx.model, state), ctx, state)
 
     def convert_error(self, status: int, body: bytes, ctx: RelayContext) -> UpstreamError:
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
+        parsed = parse_json(body)
         if isinstance(parsed, dict):
             answer = parsed.get("Response") if isinstance(parsed.get("Response"), dict) else parsed
             error = tencent_error(answer, status)
@@ -383,7 +381,7 @@ def _created(data: dict[str, Any]) -> int:
     return created if isinstance(created, int) and not isinstance(created, bool) and created > 0 else now()
 
 
-class StreamTranslator:
+class StreamTranslator(ChunkStream):
     """Hunyuan's stream events in, OpenAI chunks out (one id and `created` for the whole stream)."""
 
     def __init__(self, model: str, state: StreamState) -> None:
@@ -450,8 +448,3 @@ class StreamTranslator:
             else:
                 out.append({"index": known[call_id], "function": {"arguments": arguments}})
         return out
-
-    def usage_chunk(self) -> dict[str, Any]:
-        usage = self.state.usage.as_openai() if self.state.usage else {}
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [], "usage": usage}

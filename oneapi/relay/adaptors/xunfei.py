@@ -60,7 +60,16 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 from oneapi.relay.adaptors import register
-from oneapi.relay.adaptors.base import CONTENT_FILTER, STOP, TOOL_CALLS, Adaptor, openai_style_error, text_of
+from oneapi.relay.adaptors.base import (
+    CONTENT_FILTER,
+    STOP,
+    TOOL_CALLS,
+    Adaptor,
+    ChunkStream,
+    openai_style_error,
+    parse_json,
+    text_of,
+)
 from oneapi.relay.assemble import assemble
 from oneapi.relay.channeltypes import ChannelType, OtherField, Text, TypeSpec
 from oneapi.relay.context import RelayContext
@@ -197,10 +206,7 @@ class XunfeiAdaptor(Adaptor):
 
     def convert_error(self, status: int, body: bytes, ctx: RelayContext) -> UpstreamError:
         """A refused handshake (`{"message": ...}`, One API's reading) or an error frame."""
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
+        parsed = parse_json(body)
         header = parsed.get("header") if isinstance(parsed, dict) else None
         if isinstance(header, dict) and header.get("code"):
             return frame_error(header)
@@ -311,7 +317,7 @@ def arguments_json(value: Any) -> str:
     return json.dumps(value if value is not None else {}, ensure_ascii=False, separators=(",", ":"))
 
 
-class FrameTranslator:
+class FrameTranslator(ChunkStream):
     """Spark frames in, OpenAI chunks out: one id (from Spark's `sid`) and `created` per stream, the
     role on the first chunk, the finish reason on the last one, sent when the frame of status 2 comes."""
 
@@ -323,12 +329,6 @@ class FrameTranslator:
         self.role_sent = False
         self.calls = 0
         self.finished = False
-
-    def chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-        if not self.role_sent:
-            delta, self.role_sent = {"role": "assistant", **delta}, True
-        return {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
     def feed(self, event: SSEEvent) -> Iterator[dict[str, Any]]:
         try:

@@ -66,6 +66,7 @@ from oneapi.relay.adaptors.base import (
     Adaptor,
     Credential,
     openai_style_error,
+    parse_json,
     text_of,
 )
 from oneapi.relay.adaptors.openai import note_chunk
@@ -199,10 +200,7 @@ class ZhipuAdaptor(Adaptor):
         return V4Stream(ctx, state).run(lines)
 
     def convert_error(self, status: int, body: bytes, ctx: RelayContext) -> UpstreamError:
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
+        parsed = parse_json(body)
         if isinstance(parsed, dict):
             error = parsed.get("error")
             if isinstance(error, dict) and error.get("message"):

@@ -8,8 +8,8 @@ import pathlib
 
 import pytest
 
-from oneapi.relay.adaptors import get_adaptor
 from oneapi.relay.adaptors import gemini as gemini_adaptor
+from oneapi.relay.adaptors import get_adaptor
 from oneapi.relay.adaptors.gemini import GeminiAdaptor, request, response
 from oneapi.relay.context import RelayContext
 from oneapi.relay.errors import LocalError, UpstreamError

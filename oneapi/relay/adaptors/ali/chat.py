@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from oneapi.relay.adaptors.ali import common
-from oneapi.relay.adaptors.base import CONTENT_FILTER, LENGTH, STOP, TOOL_CALLS, text_of
+from oneapi.relay.adaptors.base import CONTENT_FILTER, LENGTH, STOP, TOOL_CALLS, json_objects, text_of
 from oneapi.relay.context import RelayContext
 from oneapi.relay.errors import UpstreamError
 from oneapi.relay.sse import SSEEvent
@@ -147,13 +147,7 @@ def chunks(events: Iterable[SSEEvent], ctx: RelayContext, state: StreamState) ->
     """chat.completion.chunk dicts: one id (`chatcmpl-<request id>`) and `created` for the stream, the
     role on the first chunk, the finish reason on the last; a usage chunk when the client asked."""
     stream = _Stream(ctx)
-    for event in events:
-        try:
-            data = event.json()
-        except ValueError:
-            continue
-        if not isinstance(data, dict):
-            continue
+    for event, data in json_objects(events):
         if event.event == "error" or data.get("code"):
             raise common.dashscope_error(0, data) or UpstreamError(500, event.data[:500])
         state.usage = usage_of(data.get("usage")) or state.usage

@@ -7,11 +7,10 @@ Error codes and their HTTP statuses: https://help.aliyun.com/zh/model-studio/err
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from oneapi.relay.adaptors.base import now as now  # the ali modules read the clock here (tests pin it)
-from oneapi.relay.adaptors.base import openai_style_error
+from oneapi.relay.adaptors.base import openai_style_error, parse_json
 from oneapi.relay.errors import UpstreamError
 
 # A stream's error event and a failed task carry no HTTP status of their own (a stream's is only in
@@ -41,10 +40,7 @@ def dashscope_error(status: int, payload: Any) -> UpstreamError | None:
 
 
 def convert_error(status: int, body: bytes) -> UpstreamError:
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        parsed = None
+    parsed = parse_json(body)
     return dashscope_error(status, parsed) or openai_style_error(status, body)
 
 

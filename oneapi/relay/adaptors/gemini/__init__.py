@@ -19,12 +19,11 @@ error.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from oneapi.relay.adaptors import register
-from oneapi.relay.adaptors.base import Adaptor, openai_style_error
+from oneapi.relay.adaptors.base import Adaptor, openai_style_error, parse_json
 from oneapi.relay.adaptors.gemini import request, response
 from oneapi.relay.channeltypes import ChannelType, Text, TypeSpec
 from oneapi.relay.context import RelayContext
@@ -81,10 +80,7 @@ class GeminiAdaptor(Adaptor):
         return response.chunks(events, ctx.original_model, state, ctx.client_wants_usage)
 
     def convert_error(self, status: int, body: bytes, ctx: RelayContext) -> UpstreamError:
-        try:
-            parsed = json.loads(body)
-        except ValueError:
-            parsed = None
+        parsed = parse_json(body)
         return response.gemini_error(status, parsed) or openai_style_error(status, body)
 
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from oneapi.relay.adaptors.base import CONTENT_FILTER, LENGTH, STOP, TOOL_CALLS, now
+from oneapi.relay.adaptors.base import CONTENT_FILTER, LENGTH, STOP, TOOL_CALLS, json_objects, now
 from oneapi.relay.errors import UpstreamError
 from oneapi.relay.sse import SSEEvent
 from oneapi.relay.usage import StreamState, Usage
@@ -122,13 +122,7 @@ def chunks(events: Iterable[SSEEvent], model: str, state: StreamState,
     delta, the finish reason on the chunk whose event carried it and, when the client asked for it
     (stream_options.include_usage), a last chunk with Gemini's usage and no choices, as OpenAI sends."""
     stream = _Stream(model)
-    for event in events:
-        try:
-            data = event.json()
-        except ValueError:
-            continue
-        if not isinstance(data, dict):
-            continue
+    for _event, data in json_objects(events):
         if "error" in data:
             raise gemini_error(0, data) or UpstreamError(500, str(data["error"]))
         if usage_of(data.get("usageMetadata")):
