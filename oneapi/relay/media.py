@@ -5,6 +5,7 @@ and group ratios applied (One API charged the bare token count)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ from flask import Response, request
 
 from oneapi.relay.auth import authenticate, check_model_allowed
 from oneapi.relay.errors import LocalError, UpstreamError
+from oneapi.relay.http import send
 from oneapi.relay.inbound import DEFAULT_MODELS, Inbound, read_json
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.pipeline import Attempt, JsonRelay
@@ -22,6 +24,8 @@ from oneapi.relay.usage import Usage
 from oneapi.services import billing, options
 
 MAX_SPEECH_INPUT = 4096
+MAX_IMAGE_BYTES = 32 << 20
+"""The largest image fetched to answer `b64_json` for a provider that answers URLs."""
 TRANSCRIPT_FORMATS = ("json", "text", "srt", "verbose_json", "vtt")
 
 
@@ -102,9 +106,43 @@ class ImageRelay(JsonRelay):
             raise UpstreamError(502, "upstream answered invalid JSON", code="unmarshal_response_body_failed",
                                 connection=True) from None
         converted, _usage = attempt.adaptor.convert_response(parsed, attempt.ctx)
+        if self.inbound.body.get("response_format") == "b64_json":
+            converted = self._inlined(converted)
         payload = raw if converted is parsed else json.dumps(converted, ensure_ascii=False).encode()
         self.settle(attempt, Usage(0, 0), stream_end="")
         return Response(payload, status=response.status_code, mimetype="application/json")
+
+
+    def _inlined(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """`b64_json` asked of a provider that answers image URLs (Ali, Zhipu, Replicate): the images
+        are fetched here and sent inline, as One API did for Ali and Replicate; an image that cannot
+        be fetched fails the request (and nothing is charged)."""
+        items = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(items, list) or not any(isinstance(i, dict) and i.get("url") and not i.get("b64_json")
+                                                  for i in items):
+            return answer
+        inlined = []
+        for item in items:
+            if isinstance(item, dict) and item.get("url") and not item.get("b64_json"):
+                rest = {k: v for k, v in item.items() if k != "url"}
+                item = {"b64_json": base64.b64encode(self._image_bytes(str(item["url"]))).decode(), **rest}
+            inlined.append(item)
+        return {**answer, "data": inlined}
+
+    def _image_bytes(self, url: str) -> bytes:
+        if not url.startswith(("http://", "https://")):
+            raise UpstreamError(502, "the provider answered an image URL that cannot be fetched")
+        response = send(self.config, "GET", url, stream=True)
+        with response:
+            if response.status_code != 200:
+                raise UpstreamError(502, f"the provider's image could not be fetched (status {response.status_code})")
+            data, size = [], 0
+            for chunk in response.iter_content(chunk_size=65536):
+                size += len(chunk)
+                if size > MAX_IMAGE_BYTES:
+                    raise UpstreamError(502, "the provider's image is larger than the gateway accepts")
+                data.append(chunk)
+        return b"".join(data)
 
 
 class SpeechRelay(JsonRelay):

@@ -44,21 +44,30 @@ def exchange(config: Any, adaptor: Adaptor, ctx: RelayContext, body: bytes, head
     """Perform the attempt's calls; returns the final upstream answer (a `requests.Response`, or the
     websocket's answer) and whether it is a stream. `ctx` must already carry its credential
     (`with_credential`). A non-2xx answer raises the adaptor's error."""
-    first = Call("POST", adaptor.request_url(ctx), headers, body,
-                 stream=adaptor.upstream_stream(ctx) if stream is None else stream)
-    answer = perform(config, adaptor, ctx, first)
-    if first.stream:
+    stream = adaptor.upstream_stream(ctx) if stream is None else stream
+    url = adaptor.request_url(ctx)
+    if adaptor.transport == "http" and type(adaptor).sign is Adaptor.sign:
+        # The common case (OpenAI and its kin) without building a `Call`: this is the hot path.
+        answer = _checked(adaptor, ctx, send(config, "POST", url, data=body, headers=headers, stream=stream))
+    else:
+        answer = perform(config, adaptor, ctx, Call("POST", url, headers, body, stream=stream))
+    if stream:
         return answer, True
     return _follow(config, adaptor, ctx, answer, client_gone)
 
 
 def perform(config: Any, adaptor: Adaptor, ctx: RelayContext, call: Call) -> Any:
+    """One call as the adaptor wants it sent (signed, over its transport); a non-2xx answer raises."""
     if type(adaptor).sign is not Adaptor.sign:
         call = adaptor.sign(ctx, call, time.time())
     if adaptor.transport == "websocket":
         answer = wsclient.open_socket(config, call.url, call.body or b"", call.headers)
     else:
         answer = send(config, call.method, call.url, data=call.body, headers=call.headers, stream=call.stream)
+    return _checked(adaptor, ctx, answer)
+
+
+def _checked(adaptor: Adaptor, ctx: RelayContext, answer: Any) -> Any:
     if not 200 <= answer.status_code < 300:
         error = adaptor.convert_error(answer.status_code, answer.content, ctx)
         answer.close()

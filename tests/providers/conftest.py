@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 import uuid
 from typing import Any
 
@@ -28,6 +29,8 @@ ROOT_ACCESS = "q" * 32
 class Gateway:
     base: str
     db_url: str
+    seen: dict[int, int] = dataclasses.field(default_factory=dict)
+    """The newest log id `last_log` returned per channel."""
 
     def admin(self, method: str, path: str, body: dict | None = None) -> dict:
         return api(self.base, ROOT_ACCESS, method, path, body)
@@ -61,8 +64,21 @@ class Gateway:
         balance = self.get(f"/api/channel/update_balance/{channel_id}")
         assert balance["success"] is False and "不支持余额查询" in balance["message"], balance
 
-    def last_log(self, channel_id: int) -> dict[str, Any]:
-        """The newest consume log row (type 2) of the channel."""
+    def last_log(self, channel_id: int, wait: float = 1.0) -> dict[str, Any]:
+        """The newest consume log row (type 2) of the channel. A stream is settled just after its
+        `[DONE]` reached the client, so this waits up to `wait` seconds for a row newer than the
+        one it returned before for the channel."""
+        deadline = time.monotonic() + wait
+        while True:
+            row = self._newest_log(channel_id)
+            if row is not None and (row["id"] > self.seen.get(channel_id, 0) or time.monotonic() > deadline):
+                self.seen[channel_id] = row["id"]
+                return row
+            if row is None and time.monotonic() > deadline:
+                raise AssertionError(f"no consume log for channel {channel_id}")
+            time.sleep(0.02)
+
+    def _newest_log(self, channel_id: int) -> dict[str, Any] | None:
         engine = sa.create_engine(self.db_url)
         try:
             with engine.connect() as conn:
@@ -71,8 +87,7 @@ class Gateway:
                     {"c": channel_id}).mappings().first()
         finally:
             engine.dispose()
-        assert row is not None, f"no consume log for channel {channel_id}"
-        return dict(row)
+        return dict(row) if row is not None else None
 
 
 def expected_quota(model: str, channel_type: int, prompt: int, completion: int) -> int:

@@ -123,6 +123,19 @@ def test_an_image_task_is_submitted_polled_at_the_channel_and_answered_with_urls
         f"{upstream[1]}/images/{polls[-1]['path'].rsplit('/', 1)[1]}-{i}.png" for i in range(2)]
 
 
+def test_b64_json_images_are_fetched_by_the_gateway_and_answered_inline(gateway, channel, client, upstream):
+    import base64
+
+    answer = client.images.generate(model="wanx-v1", prompt="a sleeping cat", n=1, size="1024x1024",
+                                    response_format="b64_json")
+    assert [base64.b64decode(image.b64_json) for image in answer.data] == [mock.PNG]
+    assert answer.data[0].url is None
+    fetched = [r for r in upstream[0].config["REQUESTS"] if r["path"].startswith("/images/")]
+    assert fetched and fetched[-1]["method"] == "GET"
+    ratio = billing.model_ratio("wanx-v1", 17, {})
+    assert gateway.last_log(channel)["quota"] == billing.image_quota("wanx-v1", "1024x1024", "standard", 1, ratio, 1)
+
+
 def test_a_failed_image_task_is_an_error_with_dashscopes_code(client):
     with pytest.raises(openai.APIStatusError) as caught:
         client.images.generate(model="wanx-v1", prompt="something forbidden", n=1, size="1024x1024")

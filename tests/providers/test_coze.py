@@ -63,7 +63,7 @@ def test_chat_is_answered_by_the_bot_and_billed_by_local_counts(gateway, channel
             {"role": "assistant", "type": "answer", "content": "Hello!", "content_type": "text"}]}
     assert_billed_locally(gateway, channel, HI, REPLY)
     # Coze reports no usage: the answer carries the counts it is billed by.
-    row = gateway.last_log(channel)
+    row = gateway.last_log(channel, wait=0)
     assert (answer.usage.prompt_tokens, answer.usage.completion_tokens) == (row["prompt_tokens"],
                                                                             row["completion_tokens"])
 

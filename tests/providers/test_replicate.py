@@ -44,7 +44,7 @@ def reply_for(prompt: str) -> str:
 
 def last_log_id(gateway, channel) -> int:
     try:
-        return gateway.last_log(channel)["id"]
+        return gateway.last_log(channel, wait=0)["id"]
     except AssertionError:  # no consume log yet
         return 0
 

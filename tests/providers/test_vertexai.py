@@ -74,7 +74,7 @@ def words(text: str) -> int:
 
 def log_id(gateway, channel) -> int:
     try:
-        return gateway.last_log(channel)["id"]
+        return gateway.last_log(channel, wait=0)["id"]
     except AssertionError:  # no consume log yet
         return 0
 

@@ -78,7 +78,7 @@ def test_non_stream_chat_is_answered_from_the_frames_with_sparks_usage(gateway, 
 
 def last_log_id(gateway, channel: int) -> int:
     try:
-        return gateway.last_log(channel)["id"]
+        return gateway.last_log(channel, wait=0)["id"]
     except AssertionError:  # no row yet
         return 0
 

@@ -104,3 +104,14 @@ def test_the_readme_table_lists_every_channel_type():
             if low.isdigit():
                 listed.update(range(int(low), int(high or low) + 1))
     assert listed == set(ONE_API_TYPE_IDS) - {0}
+
+
+def test_adaptors_stay_pure():
+    """No adaptor opens connections, reads the environment, or reaches into Flask, the database or
+    the services: the pipeline performs every step they describe."""
+    forbidden = re.compile(r"^\s*(import (requests|socket|flask|os)\b|from (requests|socket|flask|os)\b"
+                           r"|from oneapi\.(services|extensions|models)\b|import oneapi\.(services|extensions))", re.M)
+    adaptors = ROOT / "oneapi" / "relay" / "adaptors"
+    offenders = [f"{p.relative_to(ROOT)}: {m.group(0).strip()}" for p in adaptors.rglob("*.py")
+                 for m in forbidden.finditer(p.read_text())]
+    assert offenders == []

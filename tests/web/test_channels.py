@@ -427,3 +427,26 @@ def test_group_choices_come_from_the_group_ratio_and_existing_channels(admin_web
 
 def test_edit_of_a_missing_channel_is_not_found(admin_web):
     assert admin_web.get("/channel/edit/999999").status_code == 404
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+def test_each_types_form_shows_what_its_declaration_says(admin_web, language):
+    """The form is drawn from the registry: the key format in the key's hint, every config input,
+    the `other` input, the notice; nothing per type is written in the template."""
+    from markupsafe import escape
+
+    from oneapi.relay import channeltypes
+
+    for spec in channeltypes.specs():
+        if spec.id == 0:
+            continue
+        body = text(post_form(admin_web, "/channel/add", {"type": str(int(spec.id)), "action": "retype"}, htmx=True,
+                              headers={"Accept-Language": language}))
+        assert ('name="key"' in body) is spec.key_input, spec.id
+        if spec.key_format:
+            assert escape(spec.key_format) in body, spec.id
+        for item in spec.config:
+            assert f'name="config_{item.key}"' in body and escape(item.label.get(language)) in body, spec.id
+        assert ('name="other"' in body) is (spec.other is not None), spec.id
+        if spec.notice:
+            assert escape(spec.notice.get(language)) in body, spec.id

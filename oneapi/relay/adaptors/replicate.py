@@ -35,8 +35,8 @@ Where we differ from One API, and why:
 - Images: `aspect_ratio` follows the requested size and `num_outputs` follows `n` where the model
   can make several images (for others n > 1 is refused with 400, not billed for images never made);
   `output_format` is PNG for FLUX and Stable Diffusion (OpenAI's images are PNG). The answer carries
-  the output URLs (`data: [{"url"}]`): adaptors do no I/O, so `response_format: b64_json` is refused
-  (One API downloaded each image and returned a data URL in `b64_json`).
+  the output URLs (`data: [{"url"}]`); for `response_format: b64_json` the pipeline fetches them and
+  answers them inline (`media.ImageRelay`), as One API did.
 - A failed or canceled prediction, and an `error` event in a stream, are errors of type
   `replicate_error` with the prediction's message (One API answered them with a generic failure).
 """
@@ -324,9 +324,6 @@ def prediction_error(prediction: dict[str, Any]) -> UpstreamError:
 # -- images ---------------------------------------------------------------------------------------
 
 def image_input(body: dict[str, Any], model: str) -> dict[str, Any]:
-    if body.get("response_format") == "b64_json":
-        raise LocalError(400, "Replicate channels answer image URLs only: use response_format url",
-                         code="response_format_not_supported")
     n = 1 if body.get("n") is None else body["n"]
     out: dict[str, Any] = {"prompt": body.get("prompt") or "", "aspect_ratio": aspect_ratio(body.get("size"))}
     if model in MULTI_OUTPUT_MODELS:

@@ -40,8 +40,9 @@ Where we differ from One API, and why:
   refused more than one); token arrays are refused with a 400. Zhipu only returns floats, so the
   answer has floats whatever `encoding_format` asked (the official SDKs, which ask for base64 by
   default, accept floats); `encoding_format` is not sent.
-- Images: `size` and `quality` are forwarded; `n > 1` and `response_format: b64_json` are refused with
-  a 400, since Zhipu makes one image and only returns URLs (One API silently returned one URL).
+- Images: `size` and `quality` are forwarded; `n > 1` is refused with a 400, since Zhipu makes one
+  image (One API silently returned one URL); Zhipu answers URLs, and for `b64_json` the pipeline
+  fetches them and answers them inline.
 - v3 streams ask for `incremental: true` (One API's `false` was dropped by `omitempty`, so Zhipu's
   default applied anyway), a `system` message is sent as `user` (v3 knows only user and assistant),
   an `interrupted` event ends the stream with `content_filter` and an `error` event is raised; the
@@ -284,9 +285,8 @@ def embedding_request(body: dict[str, Any], model: str) -> dict[str, Any]:
 def image_request(body: dict[str, Any], model: str) -> dict[str, Any]:
     if (body.get("n") or 1) != 1:
         raise LocalError(400, "Zhipu generates one image per request: n must be 1", code="n_not_within_range")
-    if body.get("response_format") not in (None, "url"):
-        raise LocalError(400, "Zhipu returns image URLs only: response_format must be url",
-                         code="invalid_image_request")
+    if body.get("response_format") not in (None, "url", "b64_json"):
+        raise LocalError(400, "response_format must be url or b64_json", code="invalid_image_request")
     out: dict[str, Any] = {"model": model, "prompt": body.get("prompt") or ""}
     for name in ("size", "quality"):
         if body.get(name):

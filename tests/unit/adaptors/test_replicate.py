@@ -272,11 +272,10 @@ def test_n_is_refused_beyond_what_the_model_can_make():
     assert body["input"]["num_outputs"] == 4
 
 
-def test_b64_json_is_refused_since_images_are_answered_as_urls():
-    with pytest.raises(LocalError) as caught:
-        ADAPTOR.convert_request({"prompt": "x", "response_format": "b64_json"},
-                                image_context("black-forest-labs/flux-schnell"))
-    assert caught.value.status == 400
+def test_b64_json_is_not_sent_to_replicate_the_pipeline_inlines_its_urls():
+    body = ADAPTOR.convert_request({"prompt": "x", "response_format": "b64_json"},
+                                   image_context("black-forest-labs/flux-schnell"))
+    assert "response_format" not in json.dumps(body) and body["input"]["prompt"] == "x"
 
 
 def test_chat_prompt_of_a_single_user_message_is_its_text_and_otherwise_role_lines():

@@ -252,11 +252,17 @@ def test_a_single_embedding_input_is_sent_as_a_string():
     assert body == {"model": "embedding-2", "input": "hello"}
 
 
-@pytest.mark.parametrize("extra", [{"n": 2}, {"response_format": "b64_json"}])
+@pytest.mark.parametrize("extra", [{"n": 2}, {"response_format": "png"}])
 def test_image_requests_zhipu_cannot_serve_are_refused(extra):
     with pytest.raises(LocalError) as caught:
         ADAPTOR.convert_request({"model": "cogview-3", "prompt": "cat", **extra}, context(mode=RelayMode.IMAGES))
     assert caught.value.status == 400
+
+
+def test_b64_json_is_not_sent_to_zhipu_the_pipeline_inlines_its_urls():
+    body = ADAPTOR.convert_request({"model": "cogview-3", "prompt": "cat", "response_format": "b64_json"},
+                                   context(mode=RelayMode.IMAGES))
+    assert "response_format" not in body and body["prompt"] == "cat"
 
 
 # -- request rules not shown by a fixture ------------------------------------------------------------

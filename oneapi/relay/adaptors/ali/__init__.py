@@ -21,8 +21,8 @@ Wire facts (https://help.aliyun.com/zh/model-studio/use-qwen-by-calling-api, …
 Where we differ from One API, and why:
 - Every URL, the task poll included, is built from the channel's base URL (One API polled
   dashscope.aliyuncs.com whatever the channel said), so mirrors and the international endpoint work.
-- Images are answered as URLs even when the client asked for `b64_json` (an adaptor does no I/O;
-  One API downloaded them); the poll runs every 2 s within the pipeline's time bound (One API: 20 polls).
+- Images are answered as URLs; for `b64_json` the pipeline fetches them and answers them inline, as
+  One API did; the poll runs every 2 s within the pipeline's time bound (One API: 20 polls).
 - Embeddings are sent with the requested (mapped) model and answered with the client's model name;
   One API always sent and answered `text-embedding-v1`. `dimensions` becomes `parameters.dimension`.
 - Answers carry the client's model name, not One API's fixed `qwen`; a stream keeps one id and
