@@ -122,12 +122,8 @@ class LibraryStream(ChunkStream):
     """`{content, finish, model, documents}` events → OpenAI chunks, the documents last."""
 
     def __init__(self, ctx: RelayContext, state: StreamState) -> None:
+        super().__init__(state, f"chatcmpl-{ctx.request_id}", ctx.original_model, now())
         self.ctx = ctx
-        self.state = state
-        self.id = f"chatcmpl-{ctx.request_id}"
-        self.created = now()
-        self.model = ctx.original_model
-        self.role_sent = False
         self.documents: list[Any] = []
 
     def run(self, events: Iterable[SSEEvent]) -> Iterator[dict[str, Any]]:

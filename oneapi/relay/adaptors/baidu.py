@@ -89,7 +89,6 @@ SPEC = TypeSpec(
     models=MODELS, owner="baidu",
     base_url="https://aip.baidubce.com",
     key_format="APIKey|SecretKey",
-    key_hint=Text("按照如下格式输入：APIKey|SecretKey", "Enter as APIKey|SecretKey"),
     notice=Text("百度已停用旧版文心 API（v1），新渠道请使用「百度文心千帆 V2」（类型 47）；此类型为已有渠道保留。",
                 "Baidu is retiring the v1 ERNIE API: use Baidu Qianfan V2 (type 47) for new channels; "
                 "this type is kept for existing ones."),

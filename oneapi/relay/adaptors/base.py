@@ -89,8 +89,9 @@ class Adaptor:
         return call
 
     def upstream_stream(self, ctx: RelayContext) -> bool:
-        """Whether the first call's answer is a stream; an asynchronous task's first answer is not."""
-        return ctx.stream or self.always_streams
+        """Whether the first call's answer is a stream; an asynchronous task's first answer is not,
+        nor the answer of a provider that cannot stream (`stream_format` json)."""
+        return (ctx.stream or self.always_streams) and self.stream_format != "json"
 
     def follow_up(self, ctx: RelayContext, body: Any, step: int) -> Call | None:
         """After the JSON answer `body` of call number `step` (0 = the first), the next call to make,
@@ -171,6 +172,9 @@ class ChunkStream:
     model: str = ""
     role_sent: bool = False
     state: StreamState
+
+    def __init__(self, state: StreamState, id: str = "", model: str = "", created: int = 0) -> None:
+        self.state, self.id, self.model, self.created = state, id, model, created
 
     def chunk(self, delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
         if not self.role_sent:

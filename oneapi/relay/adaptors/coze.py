@@ -148,12 +148,8 @@ class CozeStream(ChunkStream):
     """Coze's `message` / `done` / `error` events → OpenAI chunks (only `answer` messages carry text)."""
 
     def __init__(self, ctx: RelayContext, state: StreamState) -> None:
+        super().__init__(state, f"chatcmpl-{ctx.request_id}", ctx.original_model, now())
         self.ctx = ctx
-        self.state = state
-        self.id = f"chatcmpl-{ctx.request_id}"
-        self.created = now()
-        self.model = ctx.original_model
-        self.role_sent = False
 
     def run(self, events: Iterable[SSEEvent]) -> Iterator[dict[str, Any]]:
         for event, data in json_objects(events):

@@ -66,9 +66,6 @@ class DeepLAdaptor(Adaptor):
     key = "deepl"
     stream_format: ClassVar[str] = "json"
 
-    def upstream_stream(self, ctx: RelayContext) -> bool:
-        return False
-
     def request_url(self, ctx: RelayContext) -> str:
         return f"{ctx.base_url}/v2/translate"
 

@@ -72,9 +72,6 @@ class PaLMAdaptor(Adaptor):
     key = "palm"
     stream_format: ClassVar[str] = "json"
 
-    def upstream_stream(self, ctx: RelayContext) -> bool:
-        return False
-
     def request_url(self, ctx: RelayContext) -> str:
         return f"{ctx.base_url}/{API_VERSION}/models/{model_name(ctx.model)}:generateMessage"
 

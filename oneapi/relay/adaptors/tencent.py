@@ -95,7 +95,6 @@ SPEC = TypeSpec(
     models=MODELS, owner="tencent",
     base_url="https://hunyuan.tencentcloudapi.com",
     key_format="AppId|SecretId|SecretKey",
-    key_hint=Text("按照如下格式输入：AppId|SecretId|SecretKey", "Enter as AppId|SecretId|SecretKey"),
 )
 
 SERVICE = "hunyuan"

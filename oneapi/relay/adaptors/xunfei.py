@@ -94,7 +94,6 @@ SPEC = TypeSpec(
     models=MODELS, owner="xunfei",
     base_url="wss://spark-api.xf-yun.com",
     key_format="APPID|APISecret|APIKey",
-    key_hint=Text("按照如下格式输入：APPID|APISecret|APIKey", "Format: APPID|APISecret|APIKey"),
     other=OtherField("xunfei_version", Text("星火模型版本", "Spark model version"), placeholder="v2.1",
                      hint=Text("API 地址中的版本号，例如 v2.1；模型名已含版本时可留空。",
                                "The version in the API address, e.g. v2.1; may stay empty when the model name "

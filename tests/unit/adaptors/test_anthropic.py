@@ -15,6 +15,7 @@ from oneapi.relay.errors import LocalError, UpstreamError
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.sse import iter_events
 from oneapi.relay.usage import StreamState
+from tests.unit.adaptors import wire
 from tests.unit.adaptors.chunking import odd_chunks
 
 CASES_DIR = Path(__file__).parents[2] / "fixtures" / "wire" / "anthropic"
@@ -31,7 +32,7 @@ def fixed_clock(monkeypatch):
 
 
 def load(case: str, name: str):
-    return json.loads((CASES_DIR / case / name).read_text())
+    return wire.load(CASES_DIR, case, name)
 
 
 def context(case: str | None = None, **overrides) -> RelayContext:
@@ -48,13 +49,7 @@ def context(case: str | None = None, **overrides) -> RelayContext:
 
 def run_stream(case: str, size: int) -> tuple[list[dict], StreamState, Exception | None]:
     raw = (CASES_DIR / case / "upstream.sse").read_bytes()
-    state, chunks, error = StreamState(), [], None
-    try:
-        for chunk in ADAPTOR.convert_stream(iter_events(odd_chunks(raw, size)), context(case), state):
-            chunks.append(chunk)
-    except UpstreamError as exc:
-        error = exc
-    return chunks, state, error
+    return wire.translate_stream(ADAPTOR, iter_events(odd_chunks(raw, size)), context(case))
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -23,6 +23,7 @@ from oneapi.relay.eventstream import iter_eventstream
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.sse import SSEEvent
 from oneapi.relay.usage import StreamState
+from tests.unit.adaptors import wire
 from tests.unit.adaptors.chunking import odd_chunks
 from tests.upstreams import aws as mock
 
@@ -43,7 +44,7 @@ def fixed_clock(monkeypatch):
 
 
 def load(case: str, name: str):
-    return json.loads((CASES_DIR / case / name).read_text())
+    return wire.load(CASES_DIR, case, name)
 
 
 def context(case: str | None = None, **overrides) -> RelayContext:
@@ -59,13 +60,7 @@ def context(case: str | None = None, **overrides) -> RelayContext:
 
 def run_stream(case: str, size: int) -> tuple[list[dict], StreamState, Exception | None]:
     raw = (CASES_DIR / case / "upstream.eventstream").read_bytes()
-    state, chunks, error = StreamState(), [], None
-    try:
-        for chunk in ADAPTOR.convert_stream(iter_eventstream(odd_chunks(raw, size)), context(case), state):
-            chunks.append(chunk)
-    except UpstreamError as exc:
-        error = exc
-    return chunks, state, error
+    return wire.translate_stream(ADAPTOR, iter_eventstream(odd_chunks(raw, size)), context(case))
 
 
 # -- translation against the fixtures ------------------------------------------------------------------

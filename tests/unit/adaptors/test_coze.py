@@ -15,6 +15,7 @@ from oneapi.relay.errors import UpstreamError
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.sse import reader
 from oneapi.relay.usage import StreamState
+from tests.unit.adaptors import wire
 from tests.unit.adaptors.chunking import odd_chunks
 
 CASES_DIR = Path(__file__).parents[2] / "fixtures" / "wire" / "coze"
@@ -31,7 +32,7 @@ def fixed_clock(monkeypatch):
 
 
 def load(case: str, name: str):
-    return json.loads((CASES_DIR / case / name).read_text())
+    return wire.load(CASES_DIR, case, name)
 
 
 def context(case: str | None = None, **overrides) -> RelayContext:

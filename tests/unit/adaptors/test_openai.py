@@ -19,6 +19,7 @@ from oneapi.relay.errors import LocalError, UpstreamError
 from oneapi.relay.modes import RelayMode as M
 from oneapi.relay.sse import iter_events
 from oneapi.relay.usage import StreamState
+from tests.unit.adaptors import wire
 from tests.unit.adaptors.chunking import odd_chunks
 
 CASES_DIR = Path(__file__).parents[2] / "fixtures" / "wire" / "openai"
@@ -248,7 +249,7 @@ def test_embeddings_are_never_given_stream_options():
 
 
 def load(case: str, name: str):
-    return json.loads((CASES_DIR / case / name).read_text())
+    return wire.load(CASES_DIR, case, name)
 
 
 def case_context(case: str, **overrides) -> RelayContext:

@@ -28,6 +28,7 @@ from oneapi.relay.errors import UpstreamError
 from oneapi.relay.modes import RelayMode
 from oneapi.relay.sse import SSEEvent, iter_messages, iter_ndjson
 from oneapi.relay.usage import StreamState
+from tests.unit.adaptors import wire
 from tests.unit.adaptors.chunking import odd_chunks
 
 CASES_DIR = Path(__file__).parents[2] / "fixtures" / "wire" / "xunfei"
@@ -48,7 +49,7 @@ def fixed_clock(monkeypatch):
 
 
 def load(case: str, name: str):
-    return json.loads((CASES_DIR / case / name).read_text())
+    return wire.load(CASES_DIR, case, name)
 
 
 def context(case: str | None = None, **overrides) -> RelayContext:
@@ -67,13 +68,7 @@ def messages(case: str) -> bytes:
 
 
 def run(case: str, events) -> tuple[list[dict], StreamState, UpstreamError | None]:
-    state, chunks, error = StreamState(), [], None
-    try:
-        for chunk in ADAPTOR.convert_stream(events, context(case), state):
-            chunks.append(chunk)
-    except UpstreamError as exc:
-        error = exc
-    return chunks, state, error
+    return wire.translate_stream(ADAPTOR, events, context(case))
 
 
 def expected_chunks(case: str) -> list[dict]:
