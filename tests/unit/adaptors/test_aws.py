@@ -85,7 +85,7 @@ def test_response_is_translated_to_a_chat_completion(case):
 @pytest.mark.parametrize("case", STREAM_CASES)
 def test_event_stream_is_translated_to_chunks_whatever_the_chunk_boundaries(case, size):
     chunks, state, error = run_stream(case, size)
-    expected = [json.loads(line) for line in (CASES_DIR / case / "expected.jsonl").read_text().splitlines()]
+    expected = wire.expected_chunks(CASES_DIR, case)
     assert chunks == expected
     usage = load(case, "expected_usage.json")
     assert (state.usage.prompt_tokens, state.usage.completion_tokens) == (usage["prompt_tokens"],

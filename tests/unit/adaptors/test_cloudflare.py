@@ -71,7 +71,7 @@ def test_stream_is_translated_whatever_the_chunk_boundaries(case, size):
     raw = (CASES_DIR / case / "upstream.sse").read_bytes()
     state = StreamState()
     chunks = list(ADAPTOR.convert_stream(iter_events(odd_chunks(raw, size)), context(case), state))
-    expected = [json.loads(line) for line in (CASES_DIR / case / "expected.jsonl").read_text().splitlines()]
+    expected = wire.expected_chunks(CASES_DIR, case)
     assert chunks == expected
     choices = [c for c in chunks if c["choices"]]
     assert [c["choices"][0]["finish_reason"] for c in choices] == [None] * (len(choices) - 1) + ["stop"]

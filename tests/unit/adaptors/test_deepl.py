@@ -74,7 +74,7 @@ def test_a_stream_request_is_one_chunk_from_the_json_answer(case, size):
     state = StreamState()
     events = [SSEEvent("message", b"".join(odd_chunks(raw, size)).decode())]  # the pipeline's `json` format
     chunks = list(ADAPTOR.convert_stream(events, ctx, state))
-    expected = [json.loads(line) for line in (CASES_DIR / case / "expected.jsonl").read_text().splitlines()]
+    expected = wire.expected_chunks(CASES_DIR, case)
     assert chunks == expected
     usage = load(case, "expected_usage.json")
     assert (state.usage.prompt_tokens, state.usage.completion_tokens) == (usage["prompt_tokens"],

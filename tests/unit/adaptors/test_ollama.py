@@ -64,18 +64,14 @@ def test_request_is_translated_to_the_ollama_body(case):
 @pytest.mark.parametrize("case", RESPONSE_CASES)
 def test_response_is_translated_to_the_openai_answer(case):
     answer, usage = ADAPTOR.convert_response(load(case, "upstream_response.json"), context(case))
-    expected = load(case, "expected.json")
-    assert answer == expected
-    assert usage.prompt_tokens == expected["usage"]["prompt_tokens"]
-    assert usage.completion_tokens == expected["usage"].get("completion_tokens", 0)
-    assert usage.source == "upstream"
+    wire.assert_answer(answer, usage, load(case, "expected.json"))
 
 
 @pytest.mark.parametrize("size", [1, 5, 64])
 @pytest.mark.parametrize("case", STREAM_CASES)
 def test_stream_is_translated_to_chunks_whatever_the_chunk_boundaries(case, size):
     chunks, state, error = run_stream(case, size)
-    expected = [json.loads(line) for line in (CASES_DIR / case / "expected.jsonl").read_text().splitlines()]
+    expected = wire.expected_chunks(CASES_DIR, case)
     assert chunks == expected
     usage = load(case, "expected_usage.json")
     if usage is None:
@@ -83,18 +79,8 @@ def test_stream_is_translated_to_chunks_whatever_the_chunk_boundaries(case, size
     else:
         assert (state.usage.prompt_tokens, state.usage.completion_tokens) == (usage["prompt_tokens"],
                                                                               usage["completion_tokens"])
-    finishes = [c["choices"][0]["finish_reason"] for c in chunks]
-    assert all(f is None for f in finishes[:-1])
-    assert state.finish_reason == (finishes[-1] if error is None else None)
-    assert [("role" in c["choices"][0]["delta"]) for c in chunks] == [True] + [False] * (len(chunks) - 1)
-    assert len({(c["id"], c["created"]) for c in chunks}) == 1
-    assert state.text == "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
-    if (CASES_DIR / case / "expected_error.json").exists():
-        want = load(case, "expected_error.json")
-        assert (error.status, error.type, error.code, error.message) == (
-            want["status"], want["type"], want["code"], want["message"])
-    else:
-        assert error is None
+    wire.assert_one_stream(chunks, state, error)
+    wire.assert_error(CASES_DIR, case, error)
 
 
 def test_a_streamed_tool_call_gets_an_id_and_the_tool_calls_finish():

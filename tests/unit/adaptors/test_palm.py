@@ -76,7 +76,7 @@ def test_a_stream_request_is_answered_from_the_one_json_answer(case, size):
     raw = (CASES_DIR / case / "upstream.json").read_bytes()
     state = StreamState()
     chunks = list(ADAPTOR.convert_stream(json_events(odd_chunks(raw, size)), context(case), state))
-    expected = [json.loads(line) for line in (CASES_DIR / case / "expected.jsonl").read_text().splitlines()]
+    expected = wire.expected_chunks(CASES_DIR, case)
     assert chunks == expected
     assert state.usage is None
     assert state.text == json.loads(raw).get("candidates", [{}])[0].get("content", "")

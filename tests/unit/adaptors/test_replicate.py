@@ -76,7 +76,7 @@ def test_a_succeeded_prediction_is_translated_to_the_openai_answer(case):
 @pytest.mark.parametrize("case", STREAM_CASES)
 def test_stream_is_translated_to_chunks_whatever_the_chunk_boundaries(case, size):
     chunks, state, error = run_stream(case, size)
-    expected = [json.loads(line) for line in (CASES_DIR / case / "expected.jsonl").read_text().splitlines()]
+    expected = wire.expected_chunks(CASES_DIR, case)
     assert chunks == expected
     assert state.text == (CASES_DIR / case / "expected_text.txt").read_text()
     assert state.text == "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)

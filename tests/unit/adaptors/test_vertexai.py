@@ -94,7 +94,7 @@ def run_stream(case: str, size: int) -> tuple[list[dict], StreamState, UpstreamE
 @pytest.mark.parametrize("case", STREAM_CASES)
 def test_stream_is_translated_to_chunks_whatever_the_chunk_boundaries(case, size):
     chunks, state, error = run_stream(case, size)
-    expected = [json.loads(line) for line in (CASES_DIR / case / "expected.jsonl").read_text().splitlines()]
+    expected = wire.expected_chunks(CASES_DIR, case)
     assert chunks == expected
     usage = load(case, "expected_usage.json")
     assert (state.usage.prompt_tokens, state.usage.completion_tokens) == (usage["prompt_tokens"],
@@ -103,12 +103,7 @@ def test_stream_is_translated_to_chunks_whatever_the_chunk_boundaries(case, size
     assert state.finish_reason == usage["finish_reason"]
     assert [("role" in c["choices"][0]["delta"]) for c in chunks] == [True] + [False] * (len(chunks) - 1)
     assert {(c["id"], c["created"]) for c in chunks} == {(expected[0]["id"], CREATED)}
-    if (CASES_DIR / case / "expected_error.json").exists():
-        want = load(case, "expected_error.json")
-        assert (error.status, error.type, error.code, error.message) == (
-            want["status"], want["type"], want["code"], want["message"])
-    else:
-        assert error is None
+    wire.assert_error(CASES_DIR, case, error)
 
 
 def test_a_gemini_stream_ends_with_googles_usage_when_the_client_asks_for_it():

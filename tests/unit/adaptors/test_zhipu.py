@@ -90,7 +90,7 @@ def test_response_is_translated(case):
 @pytest.mark.parametrize("case", STREAM_CASES)
 def test_stream_is_translated_whatever_the_chunk_boundaries(case, size):
     chunks, state, error = run_stream(case, size)
-    expected = [json.loads(line) for line in (CASES_DIR / case / "expected.jsonl").read_text().splitlines()]
+    expected = wire.expected_chunks(CASES_DIR, case)
     assert chunks == expected
     usage = load(case, "expected_usage.json")
     if usage is None:
@@ -105,12 +105,7 @@ def test_stream_is_translated_whatever_the_chunk_boundaries(case, size):
     assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
     assert len({(c["id"], c["created"]) for c in chunks}) == 1
     assert state.text == "".join(streamed_text(c) for c in chunks)
-    if (CASES_DIR / case / "expected_error.json").exists():
-        want = load(case, "expected_error.json")
-        assert (error.status, error.type, error.code, error.message) == (
-            want["status"], want["type"], want["code"], want["message"])
-    else:
-        assert error is None
+    wire.assert_error(CASES_DIR, case, error)
 
 
 def streamed_text(chunk: dict) -> str:
