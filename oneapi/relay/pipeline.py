@@ -241,7 +241,7 @@ class JsonRelay:
         stream = attempt.adaptor.upstream_stream(attempt.ctx) or self.streams_bytes
         try:
             response, streamed = upstream.exchange(self.config, attempt.adaptor, attempt.ctx, data, headers,
-                                                   stream=stream, client_gone=_client_gone)
+                                                   stream=stream, client_gone=client_gone)
         except ClientGone:
             raise LocalError(499, "the client closed the request", code="client_gone") from None
         simulated = attempt.adaptor.stream_format == "json"
@@ -319,10 +319,15 @@ class JsonRelay:
         return meter_for(self.hold, attempt.price, self.prompt_tokens, app)
 
 
-def _client_gone() -> bool:
-    """Whether the client closed its connection (checked while an asynchronous task is polled): the
-    gevent server puts the client's socket in the environ (`server.Handler`)."""
-    sock = request.environ.get("oneapi.client_socket")
+# Where servers put the client's socket in the environ: ours (`server._handler_class`), gunicorn's
+# workers, Werkzeug's development server.
+CLIENT_SOCKET_KEYS = ("oneapi.client_socket", "gunicorn.socket", "werkzeug.socket")
+
+
+def client_gone() -> bool:
+    """Whether the client closed its connection (checked while an asynchronous task is polled)."""
+    environ = request.environ
+    sock = next((environ[key] for key in CLIENT_SOCKET_KEYS if key in environ), None)
     if sock is None:
         return False
     try:

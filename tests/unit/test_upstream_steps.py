@@ -251,3 +251,24 @@ def test_a_websocket_that_cannot_connect_is_a_retryable_failure():
     with pytest.raises(UpstreamError) as failed:
         upstream.exchange(CONFIG, SocketAdaptor(), context("http://127.0.0.1:9", key="good"), b"{}", {}, stream=True)
     assert failed.value.status == 502 and failed.value.retryable
+
+
+@pytest.mark.parametrize("key", ["oneapi.client_socket", "gunicorn.socket", "werkzeug.socket"])
+def test_a_closed_client_connection_is_seen_whichever_server_runs_us(key):
+    import socket
+
+    from flask import Flask
+
+    from oneapi.relay.pipeline import client_gone
+
+    ours, clients = socket.socketpair()
+    try:
+        with Flask(__name__).test_request_context(environ_base={key: ours}):
+            assert client_gone() is False
+            clients.sendall(b"GET /next HTTP/1.1\r\n")  # a pipelined byte is not a goodbye
+            assert client_gone() is False
+            clients.close()
+            ours.recv(100)
+            assert client_gone() is True
+    finally:
+        ours.close()
