@@ -106,12 +106,13 @@ def test_the_readme_table_lists_every_channel_type():
     assert listed == set(ONE_API_TYPE_IDS) - {0}
 
 
-def test_adaptors_stay_pure():
-    """No adaptor opens connections, reads the environment, or reaches into Flask, the database or
+def test_adaptors_and_dialects_stay_pure():
+    """No adaptor or client dialect opens connections, reads the environment, or reaches into Flask, the database or
     the services: the pipeline performs every step they describe."""
     forbidden = re.compile(r"^\s*(import (requests|socket|flask|os)\b|from (requests|socket|flask|os)\b"
                            r"|from oneapi\.(services|extensions|models)\b|import oneapi\.(services|extensions))", re.M)
-    adaptors = ROOT / "oneapi" / "relay" / "adaptors"
-    offenders = [f"{p.relative_to(ROOT)}: {m.group(0).strip()}" for p in adaptors.rglob("*.py")
+    relay = ROOT / "oneapi" / "relay"
+    pure = [*(relay / "adaptors").rglob("*.py"), *(relay / "dialects").rglob("*.py")]
+    offenders = [f"{p.relative_to(ROOT)}: {m.group(0).strip()}" for p in pure
                  for m in forbidden.finditer(p.read_text())]
     assert offenders == []
