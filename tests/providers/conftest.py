@@ -31,6 +31,9 @@ class Gateway:
     db_url: str
     seen: dict[int, int] = dataclasses.field(default_factory=dict)
     """The newest log id `last_log` returned per channel."""
+    clients: list[openai.OpenAI] = dataclasses.field(default_factory=list)
+    """Every SDK client handed out: closed with the gateway, so that no pooled connection is left
+    to the garbage collector (a ResourceWarning in some later test)."""
 
     def admin(self, method: str, path: str, body: dict | None = None) -> dict:
         return api(self.base, ROOT_ACCESS, method, path, body)
@@ -49,8 +52,12 @@ class Gateway:
 
     def sdk(self, channel_id: int, path: str = "/v1") -> openai.OpenAI:
         """The official client, its requests pinned to `channel_id`."""
-        return openai.OpenAI(api_key=f"sk-{ROOT_KEY}-{channel_id}", base_url=f"{self.base}{path}",
-                             max_retries=0, timeout=60)
+        return self.keep(openai.OpenAI(api_key=f"sk-{ROOT_KEY}-{channel_id}", base_url=f"{self.base}{path}",
+                                       max_retries=0, timeout=60))
+
+    def keep(self, client: openai.OpenAI) -> openai.OpenAI:
+        self.clients.append(client)
+        return client
 
     def get(self, path: str) -> dict[str, Any]:
         """A root GET on the management API, whatever its envelope says."""
@@ -101,4 +108,9 @@ def gateway(tmp_path_factory) -> Gateway:
     workdir = tmp_path_factory.mktemp("providers")
     env = {"INITIAL_ROOT_TOKEN": ROOT_KEY, "INITIAL_ROOT_ACCESS_TOKEN": ROOT_ACCESS}
     with gateway_on("sqlite", workdir, "oneapi_providers", env) as (base, db_url):
-        yield Gateway(base, db_url)
+        gateway = Gateway(base, db_url)
+        try:
+            yield gateway
+        finally:
+            for client in gateway.clients:
+                client.close()

@@ -29,8 +29,8 @@ def channel(gateway, upstream):
 
 @pytest.fixture(scope="module")
 def client(gateway, channel):
-    return openai.OpenAI(api_key=f"sk-{ROOT_KEY}", base_url=f"{gateway.base}/v1/oneapi/proxy/{channel}/v1",
-                         max_retries=0, timeout=60)
+    return gateway.keep(openai.OpenAI(api_key=f"sk-{ROOT_KEY}", base_url=f"{gateway.base}/v1/oneapi/proxy/{channel}/v1",
+                                      max_retries=0, timeout=60))
 
 
 def test_chat_reaches_the_base_url_with_the_raw_key_and_is_billed(gateway, channel, client, upstream):
