@@ -56,6 +56,16 @@ def test_images_are_priced_by_model_size_quality_and_n(client, payer):
     assert two.status_code == 200 and last_log().quota == billing.image_quota("dall-e-2", "512x512", None, 2, 10, 1)
 
 
+def test_b64_json_from_an_openai_style_upstream_is_passed_on_and_its_urls_never_fetched(client, payer):
+    # Only adaptors whose provider answers URLs whatever was asked (Ali, Zhipu, Replicate) have the
+    # gateway fetch them; an OpenAI-style upstream's URL would let it make the gateway fetch anything.
+    _, token = payer
+    answer = client.post("/v1/images/generations", headers=auth(token),
+                         json={"model": "dall-e-2", "prompt": "a cat", "response_format": "b64_json"})
+    assert answer.status_code == 200
+    assert answer.json["data"] == [{"url": "https://images.example/0.png"}]
+
+
 def test_image_validation_and_failure_refund(client, payer):
     user, token = payer
     bad_size = client.post("/v1/images/generations", headers=auth(token),

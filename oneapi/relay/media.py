@@ -106,11 +106,12 @@ class ImageRelay(JsonRelay):
             raise UpstreamError(502, "upstream answered invalid JSON", code="unmarshal_response_body_failed",
                                 connection=True) from None
         converted, _usage = attempt.adaptor.convert_response(parsed, attempt.ctx)
-        if self.inbound.body.get("response_format") == "b64_json":
+        if self.inbound.body.get("response_format") == "b64_json" and attempt.adaptor.image_urls_only:
             converted = self._inlined(converted)
         payload = raw if converted is parsed else json.dumps(converted, ensure_ascii=False).encode()
         self.settle(attempt, Usage(0, 0), stream_end="")
-        return Response(payload, status=response.status_code, mimetype="application/json")
+        return Response(attempt.scrub.mask(payload, error=False), status=response.status_code,
+                        mimetype="application/json")
 
 
     def _inlined(self, answer: dict[str, Any]) -> dict[str, Any]:

@@ -333,7 +333,9 @@ def client_gone() -> bool:
     try:
         ready, _, _ = select.select([sock], [], [], 0)
         return bool(ready) and sock.recv(1, socket.MSG_PEEK) == b""
-    except (OSError, ValueError):
+    except ValueError:
+        return False  # a TLS socket cannot be peeked: we cannot tell, so the task goes on
+    except OSError:
         return True
 
 

@@ -148,6 +148,10 @@ def _obtain(config: Any, adaptor: Adaptor, ctx: RelayContext, key: tuple[int, st
         finally:
             answer.close()
     if asked is not None:
+        # An edited key or config replaces the channel's credential rather than adding one.
+        for stale in [k for k in _credentials if k[0] == key[0] and k != key]:
+            _credentials.pop(stale, None)
+            _locks.pop(stale, None)
         _credentials[key] = asked
     return asked
 

@@ -272,3 +272,42 @@ def test_a_closed_client_connection_is_seen_whichever_server_runs_us(key):
             assert client_gone() is True
     finally:
         ours.close()
+
+
+def test_a_socket_that_cannot_be_peeked_is_not_taken_for_a_client_that_left():
+    import socket
+
+    from flask import Flask
+
+    from oneapi.relay.pipeline import client_gone
+
+    class TLSLike:
+        """What ssl.SSLSocket does with MSG_PEEK."""
+
+        def __init__(self, sock):
+            self.sock = sock
+
+        def fileno(self):
+            return self.sock.fileno()
+
+        def recv(self, size, flags=0):
+            raise ValueError("non-zero flags not allowed in calls to recv() on <class 'ssl.SSLSocket'>")
+
+    ours, clients = socket.socketpair()
+    try:
+        clients.sendall(b"x")
+        with Flask(__name__).test_request_context(environ_base={"werkzeug.socket": TLSLike(ours)}):
+            assert client_gone() is False
+    finally:
+        ours.close()
+        clients.close()
+
+
+def test_an_edited_key_replaces_the_channels_cached_credential(server):
+    app, base = server
+    adaptor = TaskAdaptor()
+    run(adaptor, context(base, channel_id=19, key="first"))
+    app.config["POLLS"] = 0
+    run(adaptor, context(base, channel_id=19, key="second"))
+    assert [key for key in upstream._credentials if key[0] == 19] == [upstream._fingerprint(
+        context(base, channel_id=19, key="second"))]

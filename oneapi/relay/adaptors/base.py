@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from oneapi.relay.channeltypes import spec
 from oneapi.relay.context import RelayContext
 from oneapi.relay.errors import LocalError, UpstreamError
 from oneapi.relay.modes import RelayMode
@@ -67,11 +68,12 @@ class Adaptor:
     text message, and the messages received are the stream."""
     always_streams: ClassVar[bool] = False
     """Non-stream requests too are read from the upstream's stream (and assembled into one answer)."""
+    image_urls_only: ClassVar[bool] = False
+    """The provider answers images as URLs whatever `response_format` asked: for `b64_json` the
+    pipeline fetches them (only then: an OpenAI-style upstream's URLs are passed on, never fetched)."""
 
     def supports(self, channel_type: int, mode: RelayMode) -> bool:
         """Whether channels of this type can serve `mode`: the type's declared modes."""
-        from oneapi.relay.channeltypes import spec
-
         found = spec(channel_type)
         return found is not None and found.serves(mode)
 

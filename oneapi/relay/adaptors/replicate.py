@@ -138,6 +138,7 @@ def now() -> int:
 @register(SPEC)
 class ReplicateAdaptor(Adaptor):
     key: ClassVar[str] = "replicate"
+    image_urls_only = True
     always_streams: ClassVar[bool] = True
     """Chat is always read from the prediction's stream; images never stream (`upstream_stream`)."""
 

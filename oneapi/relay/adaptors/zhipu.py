@@ -146,6 +146,7 @@ def is_v3(model: str) -> bool:
 @register(SPEC)
 class ZhipuAdaptor(Adaptor):
     key: ClassVar[str] = "zhipu"
+    image_urls_only = True
     stream_format: ClassVar[str] = "ndjson"
 
     # -- credential and transport ------------------------------------------------------------------

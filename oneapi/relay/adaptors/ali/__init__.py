@@ -174,6 +174,7 @@ SPEC = TypeSpec(
 @register(SPEC)
 class AliAdaptor(Adaptor):
     key = "ali"
+    image_urls_only = True
 
     def request_url(self, ctx: RelayContext) -> str:
         if ctx.mode == M.CHAT and chat.is_multimodal(chat.upstream_model(ctx.model)[0]):
